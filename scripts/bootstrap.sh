@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# One bootstrap for every entry point (tests, lab, benchmarks): installs the Debian packages
+# Tabby's tests and daemons need when they are missing, the npm dependencies, and builds.
+# Safe to run repeatedly; it only does work that is not already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# command -> Debian package providing it
+declare -A DEB_FOR=(
+  [etcd]=etcd-server
+  [etcdctl]=etcd-client
+  [ip]=iproute2
+)
+
+missing=()
+for cmd in "${!DEB_FOR[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${DEB_FOR[$cmd]}")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "bootstrap: installing Debian packages: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm ci when node_modules was not installed from this exact lockfile.
+if ! cmp -s package-lock.json node_modules/.tabby-lock 2>/dev/null; then
+  echo "bootstrap: npm ci" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json node_modules/.tabby-lock
+fi
+
+echo "bootstrap: building" >&2
+npx tsc -b
