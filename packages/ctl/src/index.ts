@@ -1,1 +1,4 @@
-export {};
+export { run, main } from './main.js';
+export { renderColumns, renderBordered } from './output/table.js';
+export { mergePatch, jsonPatch } from './patch.js';
+export { parseDocuments } from './input.js';

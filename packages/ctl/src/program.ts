@@ -1,0 +1,82 @@
+// The command tree. Each verb's work lives in commands/<verb>.ts; this file only wires flags.
+
+import { Command, Option } from 'commander';
+import { runConfigCommand, type ConfigAction } from './commands/write.js';
+import { OUTPUT_FORMATS, runGet } from './commands/get.js';
+import { runPatch } from './commands/patch.js';
+import { runLabel } from './commands/label.js';
+import { clientVersion, runVersion } from './commands/version.js';
+import type { Session } from './session.js';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function buildProgram(session: Session): Command {
+  const program = new Command('ctl')
+    .description('Manage Tabby (Calico v3) resources, like calicoctl')
+    .version(clientVersion(), '--version', 'print the client version')
+    .option('-c, --config <file>', 'client configuration file (CalicoAPIConfig YAML)', '/etc/tabby/ctl.cfg')
+    .option('-l, --log-level <level>', 'log level (panic, fatal, error, warn, info, debug)', 'panic')
+    .option('--allow-version-mismatch', 'accepted for calicoctl compatibility; versions are not checked')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => session.io.out(s), writeErr: (s) => session.io.err(s) })
+    .exitOverride();
+
+  const fileOpts = (c: Command) => c
+    .option('-f, --filename <file>', 'file, directory, or - for stdin (repeatable)', collect)
+    .option('-R, --recursive', 'process directories given with -f recursively')
+    .option('-n, --namespace <ns>', 'namespace for namespaced resources that carry none', undefined);
+
+  const config = (action: ConfigAction, description: string, extra?: (c: Command) => Command) => {
+    let c = fileOpts(program.command(action).description(description));
+    if (extra) c = extra(c);
+    if (action === 'delete') c = c.argument('[kind]', 'resource kind').argument('[names...]', 'resource names');
+    c.action(async (...args: unknown[]) => {
+      const cmd = args[args.length - 1] as Command;
+      await runConfigCommand(action, session, cmd.opts(), action === 'delete' ? [args[0] as string, ...(args[1] as string[])].filter(Boolean) : []);
+    });
+  };
+  config('create', 'create resources from a file', (c) => c.option('--skip-exists', 'do not fail for resources that already exist'));
+  config('apply', 'create or replace resources from a file');
+  config('replace', 'replace existing resources from a file');
+  config('delete', 'delete resources given in a file or as KIND NAME...', (c) => c.option('-s, --skip-not-exists', 'do not fail for resources that do not exist'));
+
+  fileOpts(program.command('get'))
+    .description('display resources')
+    .argument('[kind]', 'resource kind (e.g. ippool, wep, bgppeer)')
+    .argument('[names...]', 'resource names (all when omitted)')
+    .addOption(new Option('-o, --output <format>', `output format: ${OUTPUT_FORMATS.join(', ')}, custom-columns=A,B`).default('ps'))
+    .option('-A, --all-namespaces', 'list namespaced resources across all namespaces')
+    .addOption(new Option('-a', 'alias of --all-namespaces').hideHelp().implies({ allNamespaces: true }))
+    .option('--export', 'strip cluster-specific metadata (resourceVersion, uid, creationTimestamp)')
+    .action(async (kind: string | undefined, names: string[], opts) => {
+      await runGet(session, opts, kind, names);
+    });
+
+  program.command('patch')
+    .description('patch a resource')
+    .argument('<kind>').argument('<name>')
+    .requiredOption('-p, --patch <patch>', 'the patch (JSON)')
+    .addOption(new Option('-t, --type <type>', 'patch type').choices(['strategic', 'merge', 'json']).default('strategic'))
+    .option('-n, --namespace <ns>', 'namespace of a namespaced resource')
+    .action(async (kind: string, name: string, opts) => {
+      await runPatch(session, kind, name, opts);
+    });
+
+  program.command('label')
+    .description('set or remove a label on a resource')
+    .argument('<kind>').argument('<name>').argument('<label>', 'key=value, or key with --remove')
+    .option('--overwrite', 'replace an existing value')
+    .option('--remove', 'remove the label')
+    .option('-n, --namespace <ns>', 'namespace of a namespaced resource')
+    .action(async (kind: string, name: string, label: string, opts) => {
+      await runLabel(session, kind, name, label, opts);
+    });
+
+  program.command('version')
+    .description('print client and cluster versions')
+    .action(async () => {
+      await runVersion(session);
+    });
+
+  return program;
+}
