@@ -67,16 +67,16 @@ function atWordBoundary(src: string, i: number): boolean {
 
 /** Matches words separated by blanks at `i`; returns the end offset or -1. */
 function matchWords(src: string, i: number, words: readonly string[]): number {
-  let j = i;
   let end = i;
-  for (const w of words) {
-    if (!src.startsWith(w, j)) return -1;
-    end = j + w.length;
-    j = skipBlanks(src, end);
+  for (const [n, w] of words.entries()) {
+    const at = n === 0 ? i : skipBlanks(src, end);
+    if (!src.startsWith(w, at)) return -1;
+    end = at + w.length;
   }
   // Blanks between the words are optional ("startswith" is accepted, as in Calico), but the
-  // operator must not run on into a label.
-  return atWordBoundary(src, j) ? end : -1;
+  // operator must not run on into a label. (Calico skips blanks before this check for the
+  // two-word operators; that only changes which error "a starts with x" reports.)
+  return atWordBoundary(src, end) ? end : -1;
 }
 
 /** Source text shown as "found ..." when something unexpected starts at `i`. */
