@@ -3,7 +3,7 @@
 // directly after a label, and everywhere else a word is a label. So `in == "x"` compares the
 // label "in", and `a in {"x"}` is a set test.
 
-import { SelectorError, describeToken } from './errors.js';
+import { SelectorError, describeToken, type SelectorErrorCode } from './errors.js';
 
 export type TokenKind =
   | 'label' | 'string' | 'has' | 'all' | 'global'
@@ -92,8 +92,7 @@ export function tokenize(src: string): Token[] {
     tokens.push({ kind, value, start, end });
     return end;
   };
-  const fail = (code: 'unexpected-character' | 'unterminated-string' | 'expected-operator' | 'bad-function' | 'label-too-long',
-    message: string, at: number): never => {
+  const fail: Fail = (code, message, at) => {
     throw new SelectorError(code, message, src, at, foundAt(src, at));
   };
 
@@ -137,7 +136,9 @@ export function tokenize(src: string): Token[] {
 }
 
 type Push = (kind: TokenKind, start: number, end: number, value?: string) => number;
-type Fail = (code: 'unexpected-character' | 'expected-operator' | 'bad-function' | 'label-too-long', message: string, at: number) => never;
+type LexErrorCode = Extract<SelectorErrorCode,
+  'unexpected-character' | 'unterminated-string' | 'expected-operator' | 'bad-function' | 'label-too-long'>;
+type Fail = (code: LexErrorCode, message: string, at: number) => never;
 
 function lexOperator(src: string, i: number, push: Push, fail: Fail, label: Token): number {
   for (const [kind, words] of WORD_OPERATORS) {
