@@ -11,6 +11,7 @@ export * from './resources/workload-endpoint.js';
 export * from './resources/bgp-configuration.js';
 export * from './resources/bgp-peer.js';
 export * from './resources/ip-pool.js';
+export * from './resources/rule.js';
 export * from './resources/network-policy.js';
 export * from './resources/global-network-policy.js';
 export * from './resources/profile.js';

@@ -93,11 +93,13 @@ export const KINDS: { [K in KindName]: KindDef<KindMap[K]> } = {
     kind: 'NetworkPolicy', plural: 'networkpolicies', namespaced: true, storage: 'v3',
     aliases: ['networkpolicy', 'networkpolicies', 'policy', 'policies', 'np', 'nps', 'pol', 'pols', 'netpol', 'netpols'],
     specSchema: np.networkPolicySpecSchema, defaults: np.defaultNetworkPolicy, validate: np.validateNetworkPolicy,
+    checkName: np.checkNetworkPolicyName,
   },
   GlobalNetworkPolicy: {
     kind: 'GlobalNetworkPolicy', plural: 'globalnetworkpolicies', namespaced: false, storage: 'v3',
     aliases: ['globalnetworkpolicy', 'globalnetworkpolicies', 'gnp', 'gnps'],
     specSchema: gnp.globalNetworkPolicySpecSchema, defaults: gnp.defaultGlobalNetworkPolicy, validate: gnp.validateGlobalNetworkPolicy,
+    checkName: np.checkGlobalNetworkPolicyName,
   },
   Profile: {
     kind: 'Profile', plural: 'profiles', namespaced: false, storage: 'v3',
