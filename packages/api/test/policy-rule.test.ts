@@ -178,6 +178,13 @@ describe('policy rules: nets', () => {
 });
 
 describe('policy rules: selectors', () => {
+  it('parses every selector field', () => {
+    expectIssue(ingress({ action: 'Allow', source: { selector: 'has(a' } }), 'spec.ingress[0].source.selector', 'invalid selector');
+    expectIssue(ingress({ action: 'Allow', destination: { notSelector: 'a ==' } }), 'spec.ingress[0].destination.notSelector', 'invalid selector');
+    expectIssue(ingress({ action: 'Allow', source: { namespaceSelector: 'global() && bad' } }), 'spec.ingress[0].source.namespaceSelector', 'invalid selector');
+    expectIssue(ingress({ action: 'Allow', source: { serviceAccounts: { selector: '&&' } } }), 'spec.ingress[0].source.serviceAccounts.selector', 'invalid selector');
+  });
+
   it('refuses global() outside an EntityRule namespaceSelector', () => {
     expectIssue(ingress({ action: 'Allow', source: { selector: '  global()  ' } }), 'spec.ingress[0].source.selector', 'global() can only be used in an EntityRule namespaceSelector');
   });
