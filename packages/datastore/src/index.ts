@@ -1,2 +1,5 @@
 export * from './errors.js';
 export * from './datastore.js';
+export * from './config.js';
+export * from './etcd/keys.js';
+export { EtcdDatastore, type EtcdOptions } from './etcd/etcd-datastore.js';

@@ -14,7 +14,8 @@ function sortKeys(v: unknown): unknown {
 }
 
 export function toYaml(v: unknown): string {
-  return YAML.stringify(sortKeys(v), { lineWidth: 0 });
+  // YAML 1.1 rules (as Go's yaml.v2) quote strings such as timestamps; sequences are not indented.
+  return YAML.stringify(sortKeys(v), { lineWidth: 0, version: '1.1', indentSeq: false });
 }
 
 export function toJson(v: unknown): string {
