@@ -215,14 +215,14 @@ export class EtcdDatastore implements Datastore {
       });
       w.on('error', (err) => {
         if (closed) return;
-        // A compacted start revision cancels the watch: re-list and continue from the list.
-        const compacted = /compact/i.test(String(err?.message));
-        log.warn('etcd watch failed; restarting', { prefix, compacted, error: String(err?.message) });
+        // The server cancelled the watch. The usual cause is a compacted start revision (etcd
+        // 3.4 gives no reason text), so re-list: a resync is always a safe way to continue.
+        log.warn('etcd watch cancelled; re-listing', { prefix, error: String(err?.message) });
         watcher = undefined;
         void (async () => {
           for (let delay = 100; !closed; delay = Math.min(delay * 2, 5000)) {
             try {
-              if (compacted) await relist();
+              await relist();
               await start();
               return;
             } catch (e) {
