@@ -22,3 +22,5 @@ export * from './resources/ipam-block.js';
 export * from './resources/block-affinity.js';
 export * from './resources/ipam-handle.js';
 export * from './resources/ipam-config.js';
+export * from './names.js';
+export * from './ipam-names.js';

@@ -124,7 +124,7 @@ export const KINDS: { [K in KindName]: KindDef<KindMap[K]> } = {
   IPAMBlock: {
     kind: 'IPAMBlock', plural: 'ipamblocks', namespaced: false, storage: 'ipam-block',
     aliases: ['ipamblock', 'ipamblocks'],
-    specSchema: ipamBlock.ipamBlockSpecSchema, defaults: ipamBlock.defaultIPAMBlock, validate: ipamBlock.validateIPAMBlock,
+    specSchema: ipamBlock.ipamBlockSpecSchema, checkName: ipamBlock.checkBlockName, defaults: ipamBlock.defaultIPAMBlock, validate: ipamBlock.validateIPAMBlock,
   },
   BlockAffinity: {
     kind: 'BlockAffinity', plural: 'blockaffinities', namespaced: false, storage: 'block-affinity',
@@ -134,7 +134,7 @@ export const KINDS: { [K in KindName]: KindDef<KindMap[K]> } = {
   IPAMHandle: {
     kind: 'IPAMHandle', plural: 'ipamhandles', namespaced: false, storage: 'ipam-handle',
     aliases: ['ipamhandle', 'ipamhandles'],
-    specSchema: ipamHandle.ipamHandleSpecSchema, defaults: ipamHandle.defaultIPAMHandle, validate: ipamHandle.validateIPAMHandle,
+    specSchema: ipamHandle.ipamHandleSpecSchema, checkName: ipamHandle.checkHandleName, defaults: ipamHandle.defaultIPAMHandle, validate: ipamHandle.validateIPAMHandle,
   },
   IPAMConfig: {
     kind: 'IPAMConfig', plural: 'ipamconfigs', namespaced: false, storage: 'ipam-config',

@@ -22,16 +22,16 @@ export function checkWritable(kind: string, action: WriteAction): void {
 export async function checkPoolWrite(ds: Datastore, r: AnyResource, existing: AnyResource | undefined): Promise<void> {
   if (r.kind !== 'IPPool') return;
   const pool = r as IPPool;
-  const spec = pool.spec as Record<string, unknown>;
-  const cidr = parseCidr(String(spec['cidr']));
+  const spec = pool.spec;
+  const cidr = parseCidr(spec.cidr);
   if (existing) {
-    const old = existing.spec as Record<string, unknown>;
-    const oldCidr = parseCidr(String(old['cidr']));
+    const old = (existing as IPPool).spec;
+    const oldCidr = parseCidr(old.cidr);
     if (oldCidr && cidr && canonicalCidr(oldCidr) !== canonicalCidr(cidr)) {
-      throw new CtlError(`error with field IPPool.Spec.CIDR = '${String(spec['cidr'])}' (IPPool CIDR cannot be modified)`);
+      throw new CtlError(`error with field IPPool.Spec.CIDR = '${spec.cidr}' (IPPool CIDR cannot be modified)`);
     }
-    if (old['blockSize'] !== undefined && spec['blockSize'] !== undefined && old['blockSize'] !== spec['blockSize']) {
-      throw new CtlError(`error with field IPPool.Spec.BlockSize = '${String(spec['blockSize'])}' (IPPool BlockSize cannot be modified)`);
+    if (old.blockSize !== undefined && spec.blockSize !== undefined && old.blockSize !== spec.blockSize) {
+      throw new CtlError(`error with field IPPool.Spec.BlockSize = '${spec.blockSize}' (IPPool BlockSize cannot be modified)`);
     }
     return;
   }
@@ -39,9 +39,9 @@ export async function checkPoolWrite(ds: Datastore, r: AnyResource, existing: An
   const { items } = await ds.list('IPPool');
   for (const other of items) {
     if (other.metadata.name === pool.metadata.name) continue;
-    const oc = parseCidr(String((other.spec as Record<string, unknown>)['cidr']));
+    const oc = parseCidr(other.spec.cidr);
     if (oc && cidrsOverlap(oc, cidr)) {
-      throw new CtlError(`IPPool(${pool.metadata.name}) CIDR ${String(spec['cidr'])} overlaps with IPPool(${other.metadata.name}) CIDR ${String((other.spec as Record<string, unknown>)['cidr'])}`);
+      throw new CtlError(`IPPool(${pool.metadata.name}) CIDR ${spec.cidr} overlaps with IPPool(${other.metadata.name}) CIDR ${other.spec.cidr}`);
     }
   }
 }

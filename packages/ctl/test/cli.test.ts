@@ -73,14 +73,14 @@ describe('ctl against etcd', function () {
         'NAME      LOGSEVERITY   MESHENABLED   ASNUMBER   \n' +
         'default   Info          true          63400      \n\n');
       expect(ctl(['get', 'nodes', '-o', 'wide'], { env }).stdout).to.equal(
-        'NAME            ASN     IPV4            IPV6                                \n' +
+        'NAME            ASN     IPV4            IPV6                               \n' +
         'node-hostname   64512   10.244.0.1/24   2001:db8:85a3::8a2e:370:7334/120   \n\n');
     });
 
     it('policies: namespaced get defaults to "default"; -n and -A add NAMESPACE', () => {
       expect(ctl(['get', 'networkpolicy'], { env }).stdout).to.equal('NAME   \n\n');
       expect(ctl(['get', 'netpol', '-n', 'production', '-o', 'wide'], { env }).stdout).to.equal(
-        'NAMESPACE    NAME             ORDER   SELECTOR              \n' +
+        'NAMESPACE    NAME             ORDER   SELECTOR             \n' +
         "production   allow-tcp-6379           role == 'database'   \n\n");
       const all = ctl(['get', 'policy', '-A'], { env });
       expect(all.stdout).to.equal('NAMESPACE    NAME             \nproduction   allow-tcp-6379   \n\n');

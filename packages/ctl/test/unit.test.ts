@@ -5,9 +5,9 @@ describe('ctl output tables', () => {
   it('pads every column to max(5, widest + 3), including the last (tabwriter with trailing tabs)', () => {
     const out = renderColumns(['NAME', 'CIDR'], [['p', '10.0.0.0/8'], ['pool-two', '10.1.0.0/16']]);
     expect(out).to.equal(
-      'NAME        CIDR          \n' +
-      'p           10.0.0.0/8    \n' +
-      'pool-two    10.1.0.0/16   \n');
+      'NAME       CIDR          \n' +
+      'p          10.0.0.0/8    \n' +
+      'pool-two   10.1.0.0/16   \n');
   });
 
   it('uses the minimum width 5 for narrow columns', () => {
@@ -69,7 +69,8 @@ describe('ctl input parsing', () => {
       '- kind: IPPool',
       '- kind: IPPool',
     ].join('\n'));
-    expect(docs.map((d) => [d.index, d.item])).to.deep.equal([[2, undefined], [4, 1], [4, 2]]);
+    // A leading "---" opens the first document; the empty third one is skipped.
+    expect(docs.map((d) => [d.index, d.item])).to.deep.equal([[1, undefined], [3, 1], [3, 2]]);
   });
 
   it('reports YAML syntax errors with file, document and line', () => {

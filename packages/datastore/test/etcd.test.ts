@@ -84,7 +84,7 @@ describe('etcd datastore', function () {
       expect(e).to.be.instanceOf(ConflictError);
     }
     const after = await ds.get('IPPool', 'p1');
-    expect((after.spec as Record<string, unknown>)['natOutgoing']).to.equal(true);
+    expect((after.spec as unknown as Record<string, unknown>)['natOutgoing']).to.equal(true);
   });
 
   it('update without resourceVersion needs the resource to exist; uid cannot be rewritten', async () => {
@@ -162,7 +162,7 @@ describe('etcd datastore', function () {
       await ev.until((l) => l.length >= 4);
       expect(ev.list.map(show)).to.deep.equal(['resync(p1)', 'added(p2)', 'modified(p2)', 'deleted(p2)']);
       const del = ev.list[3] as { type: 'deleted'; resource: AnyResource };
-      expect((del.resource.spec as Record<string, unknown>)['disabled'], 'deletes carry the last state').to.equal(true);
+      expect((del.resource.spec as unknown as Record<string, unknown>)['disabled'], 'deletes carry the last state').to.equal(true);
     } finally {
       await w.close();
     }

@@ -1,17 +1,26 @@
-// PLACEHOLDER: the full ClusterInformation type, schema, defaults and validation land with the api work.
+// ClusterInformation (cluster-scoped, always named "default"): written by the node agent.
+
 import type { ResourceOf } from '../meta.js';
-import { any, type Schema } from '../validate/schema.js';
 import type { Issues } from '../validate/issues.js';
+import { bool, obj, str, type Schema } from '../validate/schema.js';
 
 export interface ClusterInformationSpec {
-  [field: string]: unknown;
+  clusterGUID?: string;
+  clusterType?: string;
+  calicoVersion?: string;
+  datastoreReady?: boolean;
+  variant?: string;
 }
 export type ClusterInformation = ResourceOf<'ClusterInformation', ClusterInformationSpec>;
 
-export const clusterInformationSpecSchema: Schema = any;
+export const clusterInformationSpecSchema: Schema = obj({
+  clusterGUID: str(), clusterType: str(), calicoVersion: str(), datastoreReady: bool, variant: str(),
+});
 
 export function defaultClusterInformation(r: ClusterInformation): ClusterInformation {
   return r;
 }
 
-export function validateClusterInformation(_r: ClusterInformation, _issues: Issues): void {}
+export function validateClusterInformation(r: ClusterInformation, issues: Issues): void {
+  if (r.metadata.name !== 'default') issues.add('metadata.name', r.metadata.name, 'must be "default"');
+}

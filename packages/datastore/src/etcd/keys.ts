@@ -2,7 +2,7 @@
 // (without resourceVersion, which is the key's mod revision); the IPAM objects use Calico's
 // /calico/ipam/v2 keys and model JSON, so a Calico node and Tabby can share one etcd.
 
-import { API_VERSION, KINDS, parseCidr, type AnyResource, type KindName } from '@tabby/api';
+import { API_VERSION, KINDS, blockNameFromCidr, cidrFromBlockName, parseCidr, type AnyResource, type KindName } from '@tabby/api';
 import { DecodeError } from '../errors.js';
 
 export const V3_PREFIX = '/calico/resources/v3/projectcalico.org/';
@@ -12,22 +12,9 @@ const HOST_PREFIX = `${IPAM_PREFIX}host/`;
 const HANDLE_PREFIX = `${IPAM_PREFIX}handle/`;
 export const IPAM_CONFIG_KEY = `${IPAM_PREFIX}config`;
 
-/** `10.244.1.0/26` -> `10-244-1-0-26`; IPv6 `fd00::/122` -> `fd00---122`. */
-export function blockNameOf(cidr: string): string {
-  return cidr.replace(/[.:/]/g, '-');
-}
-
-/** Inverse of blockNameOf: the last dash is the prefix separator. */
-export function cidrOfBlockName(name: string): string | undefined {
-  const v4 = /^(\d+)-(\d+)-(\d+)-(\d+)-(\d+)$/.exec(name);
-  const text = v4
-    ? `${v4[1]}.${v4[2]}.${v4[3]}.${v4[4]}/${v4[5]}`
-    : (() => {
-        const i = name.lastIndexOf('-');
-        return i < 0 ? '' : `${name.slice(0, i).replace(/-/g, ':')}/${name.slice(i + 1)}`;
-      })();
-  return parseCidr(text) ? text : undefined;
-}
+/** Block names as Calico forms them (re-exported from the api package for callers of this module). */
+export const blockNameOf = blockNameFromCidr;
+export const cidrOfBlockName = cidrFromBlockName;
 
 function family(cidr: string): 'ipv4' | 'ipv6' {
   return parseCidr(cidr)?.version === 6 ? 'ipv6' : 'ipv4';
