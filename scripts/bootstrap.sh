@@ -10,6 +10,7 @@ declare -A DEB_FOR=(
   [etcd]=etcd-server
   [etcdctl]=etcd-client
   [ip]=iproute2
+  [openssl]=openssl
 )
 
 missing=()
