@@ -1,1 +1,2 @@
 export * from './etcd.js';
+export * from './netns.js';
