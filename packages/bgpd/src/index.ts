@@ -1,1 +1,2 @@
-export {};
+export * from './config/schema.js';
+export * from './config/load.js';

@@ -1,0 +1,173 @@
+// bgpd's own configuration file (written by confd, or by hand). bgpd knows nothing about
+// Calico resources: this is the whole contract between them.
+
+import { isIPv4, isIP } from 'node:net';
+
+export type PeerType = 'mesh' | 'global' | 'node';
+
+export interface PeerConfig {
+  address: string;
+  asNumber: number;
+  /** How `ctl node status` labels the peer. */
+  type: PeerType;
+  /** Never connect out; wait for the peer. */
+  passive: boolean;
+  port: number;
+  holdTime: number;
+  keepaliveTime: number;
+  connectRetryTime: number;
+  sourceAddress?: string;
+  /** Local AS to present to this peer (default: the global asNumber). */
+  localAsNumber?: number;
+}
+
+export interface OriginateConfig {
+  prefix: string;
+  /** Also install a local blackhole route for the prefix (as Calico does for its IPAM blocks). */
+  blackhole: boolean;
+}
+
+export interface KernelConfig {
+  enabled: boolean;
+  /** Route protocol number marking bgpd's kernel routes. */
+  protocol: number;
+  table: number;
+}
+
+export interface BgpdConfig {
+  routerId: string;
+  asNumber: number;
+  listen: { address: string; port: number } | null;
+  peers: PeerConfig[];
+  originate: OriginateConfig[];
+  kernel: KernelConfig;
+}
+
+/** Distinct from BIRD (12), Felix (80) and the kernel's own numbers. */
+export const DEFAULT_KERNEL_PROTOCOL = 201;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly field: string, readonly value: unknown, readonly reason: string, readonly file?: string) {
+    super(`${file ? file + ': ' : ''}${field}: ${reason} (value: ${JSON.stringify(value) ?? 'missing'})`);
+  }
+
+  withFile(file: string): ConfigError {
+    return this.file ? this : new ConfigError(this.field, this.value, this.reason, file);
+  }
+}
+
+type Obj = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function noUnknown(o: Obj, path: string, allowed: readonly string[]): void {
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) throw new ConfigError(path ? `${path}.${k}` : k, o[k], `unknown field; expected one of ${allowed.join(', ')}`);
+  }
+}
+
+function int(v: unknown, path: string, min: number, max: number, dflt?: number): number {
+  if (v === undefined && dflt !== undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new ConfigError(path, v, `must be an integer from ${min} to ${max}`);
+  return v;
+}
+
+function bool(v: unknown, path: string, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') throw new ConfigError(path, v, 'must be true or false');
+  return v;
+}
+
+function ip(v: unknown, path: string, v4only = false): string {
+  if (typeof v !== 'string' || !(v4only ? isIPv4(v) : isIP(v))) throw new ConfigError(path, v, v4only ? 'must be an IPv4 address' : 'must be an IP address');
+  return v;
+}
+
+function holdTime(v: unknown, path: string): number {
+  const h = int(v, path, 0, 65535, 90);
+  if (h === 1 || h === 2) throw new ConfigError(path, v, 'must be 0 or at least 3 seconds (RFC 4271)');
+  return h;
+}
+
+function prefix(v: unknown, path: string): string {
+  const m = typeof v === 'string' ? /^([^/]+)\/(\d{1,3})$/.exec(v) : null;
+  const fam = m ? isIP(m[1]!) : 0;
+  if (!m || !fam || Number(m[2]) > (fam === 4 ? 32 : 128)) throw new ConfigError(path, v, 'must be a prefix such as 10.244.1.0/26');
+  return v as string;
+}
+
+const PEER_FIELDS = ['address', 'asNumber', 'type', 'passive', 'port', 'holdTime', 'keepaliveTime', 'connectRetryTime', 'sourceAddress', 'localAsNumber'] as const;
+
+function peer(v: unknown, path: string, globalAs: number): PeerConfig {
+  if (!isObj(v)) throw new ConfigError(path, v, 'must be a mapping');
+  noUnknown(v, path, PEER_FIELDS);
+  const hold = holdTime(v['holdTime'], `${path}.holdTime`);
+  const keepalive = int(v['keepaliveTime'], `${path}.keepaliveTime`, 0, 21845, Math.floor(hold / 3));
+  if (hold > 0 && keepalive > hold) throw new ConfigError(`${path}.keepaliveTime`, keepalive, `must not exceed holdTime (${hold})`);
+  const type = v['type'] ?? 'global';
+  if (type !== 'mesh' && type !== 'global' && type !== 'node') throw new ConfigError(`${path}.type`, type, 'must be mesh, global or node');
+  return {
+    address: ip(v['address'], `${path}.address`),
+    asNumber: int(v['asNumber'], `${path}.asNumber`, 1, 0xffffffff),
+    type,
+    passive: bool(v['passive'], `${path}.passive`, false),
+    port: int(v['port'], `${path}.port`, 1, 65535, 179),
+    holdTime: hold,
+    keepaliveTime: keepalive,
+    connectRetryTime: int(v['connectRetryTime'], `${path}.connectRetryTime`, 1, 65535, 5),
+    ...(v['sourceAddress'] !== undefined ? { sourceAddress: ip(v['sourceAddress'], `${path}.sourceAddress`) } : {}),
+    ...(v['localAsNumber'] !== undefined ? { localAsNumber: int(v['localAsNumber'], `${path}.localAsNumber`, 1, 0xffffffff) } : { localAsNumber: globalAs }),
+  };
+}
+
+/** Validates parsed YAML/JSON into a complete config; throws ConfigError naming the field. */
+export function parseConfig(doc: unknown, file?: string): BgpdConfig {
+  try {
+    if (!isObj(doc)) throw new ConfigError('(top level)', doc, 'must be a mapping');
+    noUnknown(doc, '', ['routerId', 'asNumber', 'listen', 'peers', 'originate', 'kernel']);
+    const asNumber = int(doc['asNumber'], 'asNumber', 1, 0xffffffff);
+    let listen: BgpdConfig['listen'] = { address: '0.0.0.0', port: 179 };
+    if (doc['listen'] === null || doc['listen'] === false) listen = null;
+    else if (doc['listen'] !== undefined) {
+      const l = doc['listen'];
+      if (!isObj(l)) throw new ConfigError('listen', l, 'must be a mapping {address, port}, or null to not listen');
+      noUnknown(l, 'listen', ['address', 'port']);
+      listen = { address: l['address'] === undefined ? '0.0.0.0' : ip(l['address'], 'listen.address'), port: int(l['port'], 'listen.port', 1, 65535, 179) };
+    }
+    const rawPeers = doc['peers'] ?? [];
+    if (!Array.isArray(rawPeers)) throw new ConfigError('peers', rawPeers, 'must be a list');
+    const peers = rawPeers.map((p, i) => peer(p, `peers[${i}]`, asNumber));
+    const seen = new Map<string, number>();
+    peers.forEach((p, i) => {
+      const k = `${p.address}:${p.port}`;
+      if (seen.has(k)) throw new ConfigError(`peers[${i}].address`, p.address, `duplicates peers[${seen.get(k)}]`);
+      seen.set(k, i);
+    });
+    const rawOrig = doc['originate'] ?? [];
+    if (!Array.isArray(rawOrig)) throw new ConfigError('originate', rawOrig, 'must be a list');
+    const originate = rawOrig.map((o, i) => {
+      const path = `originate[${i}]`;
+      if (!isObj(o)) throw new ConfigError(path, o, 'must be a mapping {prefix, blackhole}');
+      noUnknown(o, path, ['prefix', 'blackhole']);
+      return { prefix: prefix(o['prefix'], `${path}.prefix`), blackhole: bool(o['blackhole'], `${path}.blackhole`, false) };
+    });
+    const k = doc['kernel'] ?? {};
+    if (!isObj(k)) throw new ConfigError('kernel', k, 'must be a mapping');
+    noUnknown(k, 'kernel', ['enabled', 'protocol', 'table']);
+    return {
+      routerId: ip(doc['routerId'], 'routerId', true),
+      asNumber,
+      listen,
+      peers,
+      originate,
+      kernel: {
+        enabled: bool(k['enabled'], 'kernel.enabled', true),
+        protocol: int(k['protocol'], 'kernel.protocol', 1, 255, DEFAULT_KERNEL_PROTOCOL),
+        table: int(k['table'], 'kernel.table', 1, 0xffffffff, 254),
+      },
+    };
+  } catch (e) {
+    throw e instanceof ConfigError && file ? e.withFile(file) : e;
+  }
+}
