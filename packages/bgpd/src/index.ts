@@ -1,2 +1,3 @@
 export * from './config/schema.js';
 export * from './config/load.js';
+export * from './session/fsm.js';
