@@ -212,54 +212,45 @@ export function step(cfg: FsmConfig, s: FsmState, ev: FsmEvent): StepResult {
       }
 
     case 'OpenConfirm':
-      switch (ev.type) {
-        case 'start': return { state: s, actions: [] };
-        case 'keepalive':
-          return {
-            state: { ...s, name: 'Established', idleHold: cfg.idleHoldInitial },
-            actions: [...(s.holdTime ? [{ type: 'start-timer', timer: 'hold', seconds: s.holdTime } as FsmAction] : []), { type: 'established' }],
-          };
-        case 'timer':
-          if (ev.timer === 'hold') return sendNotification(cfg, s, NOTIFY.HOLD_TIMER_EXPIRED);
-          if (ev.timer === 'keepalive') return { state: s, actions: [{ type: 'send-keepalive' }, { type: 'start-timer', timer: 'keepalive', seconds: s.keepaliveTime }] };
-          return { state: s, actions: [] };
-        case 'tcp-closed':
-        case 'tcp-failed':
-          return toIdle(cfg, s, { kind: 'connection-closed' }, [], true);
-        case 'notification':
-          return toIdle(cfg, s, { kind: 'notification-received', notification: ev.notification }, [], true);
-        case 'message-error':
-          return sendNotification(cfg, s, ev.notification);
-        default:
-          return unexpected();
+      if (ev.type === 'keepalive') {
+        return {
+          state: { ...s, name: 'Established', idleHold: cfg.idleHoldInitial },
+          actions: [...(s.holdTime ? [{ type: 'start-timer', timer: 'hold', seconds: s.holdTime } as FsmAction] : []), { type: 'established' }],
+        };
       }
+      return afterOpen(cfg, s, ev) ?? unexpected();
 
     case 'Established':
-      switch (ev.type) {
-        case 'start': return { state: s, actions: [] };
-        case 'keepalive':
-        case 'update':
-        case 'route-refresh':
-          return { state: s, actions: s.holdTime ? [{ type: 'start-timer', timer: 'hold', seconds: s.holdTime }] : [] };
-        case 'timer':
-          if (ev.timer === 'hold') return sendNotification(cfg, s, NOTIFY.HOLD_TIMER_EXPIRED);
-          if (ev.timer === 'keepalive') return { state: s, actions: [{ type: 'send-keepalive' }, { type: 'start-timer', timer: 'keepalive', seconds: s.keepaliveTime }] };
-          return { state: s, actions: [] };
-        case 'tcp-closed':
-        case 'tcp-failed':
-          return toIdle(cfg, s, { kind: 'connection-closed' }, [], true);
-        case 'notification':
-          return toIdle(cfg, s, { kind: 'notification-received', notification: ev.notification }, [], true);
-        case 'message-error':
-          return sendNotification(cfg, s, ev.notification);
-        default:
-          return unexpected();
+      if (ev.type === 'keepalive' || ev.type === 'update' || ev.type === 'route-refresh') {
+        return { state: s, actions: s.holdTime ? [{ type: 'start-timer', timer: 'hold', seconds: s.holdTime }] : [] };
       }
+      return afterOpen(cfg, s, ev) ?? unexpected();
 
     default: {
       const never: never = s.name;
       throw new Error(`unknown state ${String(never)}`);
     }
+  }
+}
+
+/** Events handled alike once OPENs have been exchanged (OpenConfirm and Established). */
+function afterOpen(cfg: FsmConfig, s: FsmState, ev: FsmEvent): StepResult | undefined {
+  switch (ev.type) {
+    case 'start':
+      return { state: s, actions: [] };
+    case 'timer':
+      if (ev.timer === 'hold') return sendNotification(cfg, s, NOTIFY.HOLD_TIMER_EXPIRED);
+      if (ev.timer === 'keepalive') return { state: s, actions: [{ type: 'send-keepalive' }, { type: 'start-timer', timer: 'keepalive', seconds: s.keepaliveTime }] };
+      return { state: s, actions: [] };
+    case 'tcp-closed':
+    case 'tcp-failed':
+      return toIdle(cfg, s, { kind: 'connection-closed' }, [], true);
+    case 'notification':
+      return toIdle(cfg, s, { kind: 'notification-received', notification: ev.notification }, [], true);
+    case 'message-error':
+      return sendNotification(cfg, s, ev.notification);
+    default:
+      return undefined;
   }
 }
 
