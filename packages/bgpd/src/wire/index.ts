@@ -5,3 +5,6 @@ export * from './framer.js';
 export * from './capabilities.js';
 export * from './open.js';
 export * from './simple.js';
+export * from './nlri.js';
+export * from './attributes.js';
+export * from './update.js';
