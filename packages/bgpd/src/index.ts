@@ -5,3 +5,8 @@ export * from './rib/decision.js';
 export * from './wire/index.js';
 export * from './rib/attr-intern.js';
 export * from './rib/loc-rib.js';
+export * from './speaker.js';
+export * from './session/peer.js';
+export * from './session/negotiate.js';
+export * from './control/client.js';
+export * from './control/server.js';

@@ -97,7 +97,7 @@ const ALL_TIMERS: TimerName[] = ['connectRetry', 'hold', 'keepalive'];
 const stopAll = (): FsmAction[] => ALL_TIMERS.map((timer) => ({ type: 'stop-timer', timer }));
 
 /** Negotiated timers: hold = min of both offers (0 if either is 0); keepalive <= hold / 3. */
-export function negotiate(cfg: FsmConfig, peerHold: number): { holdTime: number; keepaliveTime: number } {
+export function negotiateTimers(cfg: FsmConfig, peerHold: number): { holdTime: number; keepaliveTime: number } {
   const holdTime = Math.min(cfg.holdTime, peerHold);
   if (holdTime === 0) return { holdTime: 0, keepaliveTime: 0 };
   return { holdTime, keepaliveTime: Math.max(1, Math.min(cfg.keepaliveTime || Math.floor(holdTime / 3), Math.floor(holdTime / 3))) };
@@ -191,7 +191,7 @@ export function step(cfg: FsmConfig, s: FsmState, ev: FsmEvent): StepResult {
       switch (ev.type) {
         case 'start': return { state: s, actions: [] };
         case 'open': {
-          const neg = negotiate(cfg, ev.holdTime);
+          const neg = negotiateTimers(cfg, ev.holdTime);
           return {
             state: { ...s, name: 'OpenConfirm', ...neg },
             actions: [{ type: 'send-keepalive' }, ...holdTimerActions(neg.holdTime, neg.keepaliveTime)],

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { collisionLoser, initialState, negotiate, step, type FsmConfig, type FsmEvent, type FsmState } from '@tabby/bgpd';
+import { collisionLoser, initialState, negotiateTimers, step, type FsmConfig, type FsmEvent, type FsmState } from '@tabby/bgpd';
 
 const cfg: FsmConfig = { holdTime: 90, keepaliveTime: 30, connectRetryTime: 5, passive: false, idleHoldInitial: 1, idleHoldMax: 8 };
 
@@ -40,9 +40,9 @@ describe('session FSM', () => {
   });
 
   it('negotiates the smaller hold time and a keepalive of at most a third of it', () => {
-    expect(negotiate(cfg, 9)).to.deep.equal({ holdTime: 9, keepaliveTime: 3 });
-    expect(negotiate(cfg, 0)).to.deep.equal({ holdTime: 0, keepaliveTime: 0 });
-    expect(negotiate({ ...cfg, keepaliveTime: 10 }, 180)).to.deep.equal({ holdTime: 90, keepaliveTime: 10 });
+    expect(negotiateTimers(cfg, 9)).to.deep.equal({ holdTime: 9, keepaliveTime: 3 });
+    expect(negotiateTimers(cfg, 0)).to.deep.equal({ holdTime: 0, keepaliveTime: 0 });
+    expect(negotiateTimers({ ...cfg, keepaliveTime: 10 }, 180)).to.deep.equal({ holdTime: 90, keepaliveTime: 10 });
     const { actions } = run([{ type: 'start' }, { type: 'tcp-connected' }, { type: 'open', holdTime: 0 }]);
     expect(actions.filter((a) => a.type === 'start-timer' && (a.timer === 'hold' || a.timer === 'keepalive')).map((a) => a.type === 'start-timer' && a.seconds)).to.deep.equal([240]);
   });

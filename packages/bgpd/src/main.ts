@@ -1,0 +1,85 @@
+// `bgpd --config FILE [--socket PATH]` runs the daemon; `bgpd ctl [--socket PATH] status|routes [--json]`
+// talks to a running one. SIGHUP reloads the config (the old one stays if the new one is bad).
+
+import { parseArgs } from 'node:util';
+import { createLogger } from '@tabby/log';
+import { loadConfig } from './config/load.js';
+import { Speaker, type PeerStatus } from './speaker.js';
+import { DEFAULT_SOCKET, serveControl } from './control/server.js';
+import { request } from './control/client.js';
+
+async function daemon(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, socket: { type: 'string', short: 's' }, 'log-level': { type: 'string' } }, strict: true });
+  const log = createLogger('bgpd', values['log-level'] ? { level: values['log-level'] } : {});
+  if (!values.config) {
+    process.stderr.write('usage: bgpd --config FILE [--socket PATH]\n');
+    return 2;
+  }
+  const file = values.config;
+  let cfg;
+  try {
+    cfg = await loadConfig(file);
+  } catch (e) {
+    process.stderr.write(`bgpd: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const speaker = new Speaker(cfg, { log });
+  await speaker.start();
+  const control = await serveControl(values.socket ?? DEFAULT_SOCKET, speaker);
+  log.info('bgpd started', { routerId: cfg.routerId, as: cfg.asNumber, peers: cfg.peers.length });
+  process.on('SIGHUP', () => {
+    loadConfig(file).then(
+      (next) => {
+        speaker.reload(next);
+        log.info('configuration reloaded', { peers: next.peers.length });
+      },
+      (e: Error) => log.error('reload rejected; keeping the running configuration', { error: e.message }),
+    );
+  });
+  await new Promise<void>((res) => {
+    process.once('SIGTERM', res);
+    process.once('SIGINT', res);
+  });
+  log.info('bgpd stopping');
+  await speaker.stop();
+  control.close();
+  return 0;
+}
+
+function statusTable(rows: PeerStatus[]): string {
+  if (!rows.length) return 'No peers configured.\n';
+  const head = ['PEER', 'AS', 'TYPE', 'STATE', 'SINCE', 'INFO', 'RECEIVED', 'ADVERTISED'];
+  const body = rows.map((r) => [r.address, String(r.asNumber), r.type, r.state, r.since, r.fsmState + (r.info ? ` ${r.info}` : ''), String(r.prefixesReceived), String(r.prefixesAdvertised)]);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  return [head, ...body].map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+async function ctl(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { socket: { type: 'string', short: 's' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  const cmd = positionals[0] ?? 'status';
+  if (cmd !== 'status' && cmd !== 'routes') {
+    process.stderr.write(`bgpd ctl: unknown command ${cmd} (status, routes)\n`);
+    return 2;
+  }
+  try {
+    const result = await request(values.socket ?? DEFAULT_SOCKET, { cmd });
+    if (values.json || cmd === 'routes') process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    else process.stdout.write(statusTable(result as PeerStatus[]));
+    return 0;
+  } catch (e) {
+    process.stderr.write(`bgpd ctl: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const args = argv.slice(2);
+  let code: number;
+  try {
+    code = args[0] === 'ctl' ? await ctl(args.slice(1)) : await daemon(args);
+  } catch (e) {
+    process.stderr.write(`bgpd: ${(e as Error).message}\n`);
+    code = 1;
+  }
+  process.exit(code);
+}

@@ -1,0 +1,66 @@
+// What a session may use, from both OPENs (pure).
+
+import { AFI, SAFI, type Capability } from '../wire/capabilities.js';
+import { AS_TRANS, type OpenMessage } from '../wire/open.js';
+import { ErrorCode, OpenSubcode, WireError } from '../wire/errors.js';
+
+export interface Negotiated {
+  peerAs: number;
+  peerId: string;
+  fourOctetAs: boolean;
+  extendedMessage: boolean;
+  routeRefresh: boolean;
+  ipv4: boolean;
+  ipv6: boolean;
+  holdTime: number;
+}
+
+export function peerAsOf(open: OpenMessage): number {
+  const four = open.capabilities.find((c): c is Extract<Capability, { type: 'four-octet-as' }> => c.type === 'four-octet-as');
+  return four ? four.asn : open.myAs;
+}
+
+/** Our capabilities for a session. */
+export function ourCapabilities(localAs: number, families: { ipv4: boolean; ipv6: boolean }): Capability[] {
+  const caps: Capability[] = [];
+  if (families.ipv4) caps.push({ type: 'multiprotocol', afi: AFI.IPV4, safi: SAFI.UNICAST });
+  if (families.ipv6) caps.push({ type: 'multiprotocol', afi: AFI.IPV6, safi: SAFI.UNICAST });
+  caps.push({ type: 'route-refresh' }, { type: 'four-octet-as', asn: localAs }, { type: 'extended-message' });
+  return caps;
+}
+
+export function twoOctetAs(localAs: number): number {
+  return localAs > 0xffff ? AS_TRANS : localAs;
+}
+
+/**
+ * Checks the peer's OPEN against what we expect (RFC 4271 §6.2) and works out the session's
+ * features. Throws WireError with the NOTIFICATION to send.
+ */
+export function negotiate(ours: Capability[], open: OpenMessage, expect: { peerAs: number; localId: string }): Negotiated {
+  const peerAs = peerAsOf(open);
+  if (peerAs !== expect.peerAs) {
+    const data = new Uint8Array([open.myAs >> 8, open.myAs & 0xff]);
+    throw new WireError(ErrorCode.OPEN_MESSAGE, OpenSubcode.BAD_PEER_AS, data, `peer AS ${peerAs}, expected ${expect.peerAs}`);
+  }
+  if (open.bgpId === expect.localId) {
+    throw new WireError(ErrorCode.OPEN_MESSAGE, OpenSubcode.BAD_BGP_ID, undefined, `peer uses our BGP identifier ${open.bgpId}`);
+  }
+  const theirs = open.capabilities;
+  const has = (caps: Capability[], t: Capability['type']) => caps.some((c) => c.type === t);
+  const mp = (caps: Capability[], afi: number) => caps.some((c) => c.type === 'multiprotocol' && c.afi === afi && c.safi === SAFI.UNICAST);
+  const theirMp = theirs.some((c) => c.type === 'multiprotocol');
+  // A peer without MP capabilities speaks IPv4 unicast only (RFC 4760 §8).
+  const ipv4 = mp(ours, AFI.IPV4) && (theirMp ? mp(theirs, AFI.IPV4) : true);
+  const ipv6 = mp(ours, AFI.IPV6) && mp(theirs, AFI.IPV6);
+  return {
+    peerAs,
+    peerId: open.bgpId,
+    fourOctetAs: has(ours, 'four-octet-as') && has(theirs, 'four-octet-as'),
+    extendedMessage: has(ours, 'extended-message') && has(theirs, 'extended-message'),
+    routeRefresh: has(theirs, 'route-refresh') || has(theirs, 'route-refresh-old'),
+    ipv4,
+    ipv6,
+    holdTime: open.holdTime,
+  };
+}
