@@ -11,6 +11,8 @@ declare -A DEB_FOR=(
   [etcdctl]=etcd-client
   [ip]=iproute2
   [openssl]=openssl
+  [bird]=bird2
+  [birdc]=bird2
 )
 
 missing=()

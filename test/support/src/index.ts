@@ -1,2 +1,3 @@
 export * from './etcd.js';
 export * from './netns.js';
+export * from './daemons.js';

@@ -1,0 +1,126 @@
+// bgpd against a real BIRD 2 over a veth between two network namespaces.
+import { expect } from 'chai';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createNetns, vethPair, tmpDir, startBird, startInNetns, eventually, type Netns, type Bird, type Daemon } from '@tabby/test-support';
+import { request, type PeerStatus } from '@tabby/bgpd';
+
+const BGPD = fileURLToPath(new URL('../../../bin/bgpd.js', import.meta.url));
+
+const birdConfig = (route: string) => `
+router id 10.200.0.1;
+protocol device {}
+protocol static static1 { ipv4; route ${route} blackhole; }
+protocol kernel { ipv4 { import none; export where proto = "tabby"; }; }
+protocol bgp tabby {
+  local 10.200.0.1 as 65001;
+  neighbor 10.200.0.2 as 65002;
+  hold time 3;
+  error wait time 1, 5;
+  connect retry time 1;
+  ipv4 { import all; export where proto = "static1"; };
+}
+`;
+
+const bgpdConfig = (originate: string[]) => [
+  'routerId: 10.200.0.2',
+  'asNumber: 65002',
+  'listen: { address: 10.200.0.2, port: 179 }',
+  'peers:',
+  '  - { address: 10.200.0.1, asNumber: 65001, holdTime: 3, type: global }',
+  'originate:',
+  ...originate.map((p) => `  - { prefix: ${p}, blackhole: true }`),
+  'kernel: { enabled: true, protocol: 201 }',
+].join('\n') + '\n';
+
+describe('bgpd <-> BIRD 2 (netns)', function () {
+  this.timeout(60_000);
+  let r1: Netns, r2: Netns, dir: string, bird: Bird, bgpd: Daemon, cfgFile: string, sock: string;
+
+  const status = async () => (await request(sock, { cmd: 'status' })) as PeerStatus[];
+  const ourRoutes = () => r2.run('ip', ['-4', 'route', 'show', 'proto', '201']);
+  const birdRoute = (p: string) => bird.birdc('show', 'route', p, 'all');
+
+  before(async () => {
+    dir = tmpDir('tabby-bird2-');
+    r1 = createNetns('bird');
+    r2 = createNetns('bgpd');
+    vethPair(r1, 'tb-v1', r2, 'tb-v2');
+    r1.run('ip', ['addr', 'add', '10.200.0.1/24', 'dev', 'tb-v1']);
+    r2.run('ip', ['addr', 'add', '10.200.0.2/24', 'dev', 'tb-v2']);
+    bird = startBird(r1, dir, birdConfig('10.77.0.0/24'));
+    cfgFile = join(dir, 'bgpd.yaml');
+    sock = join(dir, 'bgpd.ctl');
+    writeFileSync(cfgFile, bgpdConfig(['10.244.1.0/26']));
+    bgpd = startInNetns(r2, [process.execPath, BGPD, '--config', cfgFile, '--socket', sock]);
+  });
+
+  after(async () => {
+    await bgpd?.stop();
+    await bird?.stop();
+    r1?.delete();
+    r2?.delete();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('establishes the session (both sides say so)', async () => {
+    await eventually(async () => (await status())[0]?.state === 'up', 15_000, `session up; bgpd said: ${bgpd.output()}`);
+    expect(bird.birdc('show', 'protocols', 'tabby')).to.match(/tabby\s+BGP\s+---\s+up\s+\S+\s+Established/);
+  });
+
+  it("installs BIRD's route in our kernel with our protocol number", async () => {
+    const line = await eventually(() => ourRoutes().split('\n').find((l) => l.startsWith('10.77.0.0/24')), 10_000, 'route from BIRD');
+    expect(line).to.match(/^10\.77\.0\.0\/24 via 10\.200\.0\.1 dev tb-v2/);
+    expect(r2.run('ip', ['route', 'show', '10.244.1.0/26'])).to.match(/^blackhole 10\.244\.1\.0\/26 proto 201/);
+  });
+
+  it('advertises our originated prefix with our AS and next hop self', async () => {
+    const out = await eventually(() => (birdRoute('10.244.1.0/26').includes('BGP.as_path') ? birdRoute('10.244.1.0/26') : ''), 10_000, 'prefix in BIRD');
+    expect(out).to.match(/BGP\.as_path: 65002\b/);
+    expect(out).to.match(/BGP\.next_hop: 10\.200\.0\.2/);
+    expect(r1.run('ip', ['route', 'show', '10.244.1.0/26'])).to.match(/10\.244\.1\.0\/26 via 10\.200\.0\.2/);
+  });
+
+  it("follows BIRD's changes: a withdrawn route leaves our kernel, a new one arrives", async () => {
+    bird.reconfigure(birdConfig('10.78.0.0/24'));
+    await eventually(() => ourRoutes().includes('10.78.0.0/24') && !ourRoutes().includes('10.77.0.0/24'), 10_000, 'route replaced');
+  });
+
+  it('SIGHUP reload changes what we originate without resetting the session', async () => {
+    const before = (await status())[0]!;
+    writeFileSync(cfgFile, bgpdConfig(['10.244.1.0/26', '10.244.2.0/26']));
+    bgpd.signal('SIGHUP');
+    await eventually(() => birdRoute('10.244.2.0/26').includes('AS65002'), 10_000, 'new prefix in BIRD');
+    const after = (await status())[0]!;
+    expect(after.state).to.equal('up');
+    expect(after.since).to.equal(before.since);
+  });
+
+  it('a bad config on reload is refused and the running one stays', async () => {
+    writeFileSync(cfgFile, 'routerId: not-an-ip\nasNumber: 65002\n');
+    bgpd.signal('SIGHUP');
+    await eventually(() => bgpd.output().includes('reload rejected'), 5000, 'reload rejection logged');
+    expect(bgpd.output()).to.include('routerId');
+    expect((await status())[0]!.state).to.equal('up');
+    writeFileSync(cfgFile, bgpdConfig(['10.244.1.0/26', '10.244.2.0/26']));
+  });
+
+  it('hold timer expiry on a frozen peer ends the session and removes its routes', async () => {
+    bird.signal('SIGSTOP');
+    try {
+      await eventually(async () => (await status())[0]!.info.includes('Hold Timer Expired'), 10_000, 'hold timer expiry');
+      await eventually(() => !ourRoutes().includes('10.78.0.0/24'), 5000, 'route removed');
+    } finally {
+      bird.signal('SIGCONT');
+    }
+    await eventually(async () => (await status())[0]?.state === 'up', 20_000, 'session back up');
+    await eventually(() => ourRoutes().includes('10.78.0.0/24'), 10_000, 'route back');
+  });
+
+  it('on SIGTERM bgpd says Cease to BIRD and removes its kernel routes', async () => {
+    await bgpd.stop();
+    expect(r2.run('ip', ['route', 'show', 'proto', '201'])).to.equal('');
+    await eventually(() => /Administrative shutdown/i.test(bird.birdc('show', 'protocols', 'tabby')), 5000, 'BIRD saw the Cease');
+  });
+});
