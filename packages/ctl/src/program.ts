@@ -6,6 +6,7 @@ import { OUTPUT_FORMATS, runGet } from './commands/get.js';
 import { runPatch } from './commands/patch.js';
 import { runLabel } from './commands/label.js';
 import { clientVersion, runVersion } from './commands/version.js';
+import { runNodeStatus } from './commands/node/status.js';
 import type { Session } from './session.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -70,6 +71,14 @@ export function buildProgram(session: Session): Command {
     .option('-n, --namespace <ns>', 'namespace of a namespaced resource')
     .action(async (kind: string, name: string, label: string, opts) => {
       await runLabel(session, kind, name, label, opts);
+    });
+
+  const node = program.command('node').description('commands about the local node');
+  node.command('status')
+    .description("show this node's BGP sessions (from bgpd's control socket)")
+    .option('--socket <path>', "bgpd's control socket", '/var/run/tabby/bgpd.ctl')
+    .action(async (opts: { socket?: string }) => {
+      await runNodeStatus(session, opts);
     });
 
   program.command('version')
