@@ -13,6 +13,7 @@ declare -A DEB_FOR=(
   [openssl]=openssl
   [bird]=bird2
   [birdc]=bird2
+  [gobgpd]=gobgpd
 )
 
 missing=()
