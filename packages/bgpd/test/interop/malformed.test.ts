@@ -1,0 +1,163 @@
+// Hand-built bad bytes sent to a running bgpd over loopback: each must be answered with the
+// exact NOTIFICATION, the daemon must survive, and another session must stay up.
+import { expect } from 'chai';
+import { connect, type Socket } from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tmpDir, freePort, eventually } from '@tabby/test-support';
+import { Framer, decodeNotification, encodeKeepalive, encodeOpen, request, type PeerStatus } from '@tabby/bgpd';
+
+const BGPD = fileURLToPath(new URL('../../../bin/bgpd.js', import.meta.url));
+const MARKER = 'ffffffffffffffffffffffffffffffff';
+const hex = (s: string) => Buffer.from(s.replace(/#[^\n]*/g, '').replace(/\s+/g, ''), 'hex');
+
+/** A scripted peer on loopback: bytes out, messages back. */
+class RawPeer {
+  private framer = new Framer();
+  private readonly frames: { type: number; bytes: Uint8Array }[] = [];
+  closed = false;
+  constructor(readonly sock: Socket) {
+    sock.on('data', (d) => { for (const f of this.framer.push(d)) this.frames.push({ type: f.type, bytes: f.bytes.slice() }); });
+    sock.on('close', () => { this.closed = true; });
+    sock.on('error', () => undefined);
+  }
+  static async open(from: string, port: number): Promise<RawPeer> {
+    const s = connect({ host: '127.0.0.1', port, localAddress: from });
+    await new Promise<void>((res, rej) => { s.once('connect', res); s.once('error', rej); });
+    return new RawPeer(s);
+  }
+  send(b: Uint8Array): void {
+    this.sock.write(b);
+  }
+  async next(type: number, ms = 5000): Promise<Uint8Array> {
+    const f = await eventually(() => { const i = this.frames.findIndex((x) => x.type === type); return i >= 0 ? this.frames.splice(i, 1)[0] : undefined; }, ms, `message type ${type}`);
+    return f!.bytes;
+  }
+  /** Completes the OPEN/KEEPALIVE exchange so the session is Established. */
+  async establish(as: number, id: string): Promise<void> {
+    await this.next(1);
+    this.send(encodeOpen({ myAs: as, holdTime: 90, bgpId: id, capabilities: [{ type: 'multiprotocol', afi: 1, safi: 1 }, { type: 'four-octet-as', asn: as }] }));
+    this.send(encodeKeepalive());
+    await this.next(4);
+  }
+  close(): void {
+    this.sock.destroy();
+  }
+}
+
+describe('bgpd: malformed input from a peer', function () {
+  this.timeout(60_000);
+  let dir: string, port: number, daemon: ChildProcess, sock: string, good: RawPeer;
+  let logs = '';
+
+  const status = async () => (await request(sock, { cmd: 'status' })) as PeerStatus[];
+  const goodStillUp = async () => expect((await status()).find((p) => p.address === '127.0.0.3')!.state).to.equal('up');
+
+  before(async () => {
+    dir = tmpDir('tabby-malformed-');
+    port = await freePort();
+    sock = join(dir, 'bgpd.ctl');
+    writeFileSync(join(dir, 'bgpd.yaml'), `routerId: 10.9.9.9
+asNumber: 65000
+listen: { address: 127.0.0.1, port: ${port} }
+peers:
+  - { address: 127.0.0.2, asNumber: 65001, passive: true }
+  - { address: 127.0.0.3, asNumber: 65003, passive: true }
+originate:
+  - { prefix: 10.244.9.0/26 }
+kernel: { enabled: false }
+`);
+    daemon = spawn(process.execPath, [BGPD, '--config', join(dir, 'bgpd.yaml'), '--socket', sock], { stdio: ['ignore', 'pipe', 'pipe'] });
+    daemon.stderr!.on('data', (d: Buffer) => { logs = (logs + d).slice(-20000); });
+    await eventually(async () => (await status()).length === 2, 10_000, 'bgpd up');
+    good = await RawPeer.open('127.0.0.3', port);
+    await good.establish(65003, '10.3.3.3');
+  });
+
+  after(async () => {
+    good?.close();
+    if (daemon && daemon.exitCode === null) {
+      const gone = new Promise((r) => daemon.once('exit', r));
+      daemon.kill('SIGTERM');
+      await gone;
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Sends `bad` (after an Established session when asked) and returns the NOTIFICATION. */
+  async function notificationFor(bad: Uint8Array, establishFirst: boolean, open?: Uint8Array) {
+    // The daemon backs off after each error; wait until it takes a new connection.
+    await eventually(async () => (await status()).find((p) => p.address === '127.0.0.2')!.fsmState === 'Active', 15_000, 'peer ready again');
+    const p = await RawPeer.open('127.0.0.2', port);
+    try {
+      if (establishFirst) await p.establish(65001, '10.1.1.1');
+      else if (open) {
+        await p.next(1);
+        p.send(open);
+      }
+      p.send(bad);
+      const n = decodeNotification(await p.next(3));
+      await eventually(() => p.closed, 5000, 'connection closed');
+      return { code: n.code, subcode: n.subcode, data: Buffer.from(n.data).toString('hex') };
+    } finally {
+      p.close();
+    }
+  }
+
+  const update = (body: string) => {
+    const b = hex(body);
+    const len = 19 + b.length;
+    return Buffer.concat([hex(MARKER), Buffer.from([len >> 8, len & 0xff, 2]), b]);
+  };
+  const ORIGIN = '40 01 01 00', ASPATH = '40 02 06 02 01 0000fde9', NEXTHOP = '40 03 04 7f000002';
+  const attrs = (a: string, nlri = '18 0a0101') => { const x = hex(a); return update(`0000 ${x.length.toString(16).padStart(4, '0')} ${a} ${nlri}`); };
+
+  const cases: [string, () => Uint8Array, boolean, { code: number; subcode: number; data: string }][] = [
+    ['bad marker', () => hex('ffffffffffffffffffffffffffffff00 0013 04'), true, { code: 1, subcode: 1, data: '' }],
+    ['bad length', () => hex(`${MARKER} 0012 04`), true, { code: 1, subcode: 2, data: '0012' }],
+    ['bad type', () => hex(`${MARKER} 0013 0b`), true, { code: 1, subcode: 3, data: '0b' }],
+    ['malformed attribute list', () => update('0000 0010 40 01 01 00'), true, { code: 3, subcode: 1, data: '' }],
+    ['missing well-known attribute', () => attrs(`${ASPATH} ${NEXTHOP}`), true, { code: 3, subcode: 3, data: '01' }],
+    ['invalid ORIGIN', () => attrs(`40 01 01 05 ${ASPATH} ${NEXTHOP}`), true, { code: 3, subcode: 6, data: '40010105' }],
+    ['invalid NEXT_HOP', () => attrs(`${ORIGIN} ${ASPATH} 40 03 04 e0000001`), true, { code: 3, subcode: 8, data: '400304e0000001' }],
+    ['attribute flags', () => attrs(`c0 01 01 00 ${ASPATH} ${NEXTHOP}`), true, { code: 3, subcode: 4, data: 'c0010100' }],
+    ['truncated NLRI', () => attrs(`${ORIGIN} ${ASPATH} ${NEXTHOP}`, '18 0a01'), true, { code: 3, subcode: 10, data: '' }],
+  ];
+
+  for (const [name, bytes, established, expected] of cases) {
+    it(`${name} -> NOTIFICATION ${expected.code}/${expected.subcode}`, async () => {
+      expect(await notificationFor(bytes(), established)).to.deep.equal(expected);
+      await goodStillUp();
+    });
+  }
+
+  it('unsupported version -> 2/1 with our version', async () => {
+    const open = Buffer.from(encodeOpen({ myAs: 65001, holdTime: 90, bgpId: '10.1.1.1', capabilities: [] }));
+    open[19] = 3;
+    expect(await notificationFor(open, false)).to.deep.equal({ code: 2, subcode: 1, data: '0004' });
+  });
+
+  it('bad peer AS -> 2/2 and unacceptable hold time -> 2/6', async () => {
+    expect(await notificationFor(encodeOpen({ myAs: 65009, holdTime: 90, bgpId: '10.1.1.1', capabilities: [] }), false)).to.deep.equal({ code: 2, subcode: 2, data: 'fdf1' });
+    expect(await notificationFor(encodeOpen({ myAs: 65001, holdTime: 2, bgpId: '10.1.1.1', capabilities: [] }), false)).to.deep.equal({ code: 2, subcode: 6, data: '' });
+    await goodStillUp();
+  });
+
+  it('random garbage never crashes the daemon', async () => {
+    let seed = 3;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+    for (let i = 0; i < 30; i++) {
+      // Whatever state the peer is in (it may be backing off and refuse us), send junk.
+      const p = await RawPeer.open('127.0.0.2', port);
+      const junk = Buffer.from(Array.from({ length: 19 + (rnd() % 200) }, () => rnd() & 0xff));
+      if (i % 2) junk.fill(0xff, 0, 16);
+      p.send(junk);
+      await new Promise((r) => setTimeout(r, 30));
+      p.close();
+    }
+    expect(daemon.exitCode, logs).to.equal(null);
+    await goodStillUp();
+  });
+});
