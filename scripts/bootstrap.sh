@@ -29,6 +29,16 @@ if ((${#missing[@]})); then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# BIRD 1.6 (the base of Calico's BIRD) conflicts with bird2 as an installed package, so its
+# Debian .deb is unpacked privately for the interop tests.
+BIRD16=.tabby-run/bird16
+if [ ! -x "$BIRD16/usr/sbin/bird" ]; then
+  echo "bootstrap: unpacking Debian's bird 1.6 into $BIRD16" >&2
+  mkdir -p .tabby-run/deb "$BIRD16"
+  ( cd .tabby-run/deb && (apt-get download bird >/dev/null 2>&1 || { apt-get update -qq && apt-get download bird >/dev/null; }) )
+  dpkg-deb -x .tabby-run/deb/bird_*.deb "$BIRD16"
+fi
+
 # npm ci when node_modules was not installed from this exact lockfile.
 if ! cmp -s package-lock.json node_modules/.tabby-lock 2>/dev/null; then
   echo "bootstrap: npm ci" >&2

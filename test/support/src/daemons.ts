@@ -57,13 +57,13 @@ export interface Bird extends Daemon {
 }
 
 /** BIRD 2 in the foreground inside `ns`, with its control socket and config in `dir`. */
-export function startBird(ns: Netns, dir: string, config: string): Bird {
+export function startBird(ns: Netns, dir: string, config: string, bin: { bird: string; birdc: string } = { bird: 'bird', birdc: 'birdc' }): Bird {
   const conf = join(dir, 'bird.conf');
   const socket = join(dir, 'bird.ctl');
   writeFileSync(conf, config);
-  const d = startInNetns(ns, ['bird', '-f', '-c', conf, '-s', socket]);
+  const d = startInNetns(ns, [bin.bird, '-f', '-c', conf, '-s', socket]);
   const birdc = (...args: string[]) => {
-    const r = spawnSync('birdc', ['-s', socket, ...args], { encoding: 'utf8' });
+    const r = spawnSync(bin.birdc, ['-s', socket, ...args], { encoding: 'utf8' });
     return r.stdout + r.stderr;
   };
   return {
@@ -91,4 +91,9 @@ export async function eventually<T>(check: () => T | Promise<T>, ms = 10_000, wh
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Where bootstrap unpacked Debian's BIRD 1.6 (it cannot be installed next to bird2). */
+export function bird16Paths(repoRoot: string): { bird: string; birdc: string } {
+  return { bird: join(repoRoot, '.tabby-run/bird16/usr/sbin/bird'), birdc: join(repoRoot, '.tabby-run/bird16/usr/sbin/birdc') };
 }
