@@ -14,6 +14,7 @@ declare -A DEB_FOR=(
   [bird]=bird2
   [birdc]=bird2
   [gobgpd]=gobgpd
+  [vtysh]=frr
 )
 
 missing=()
