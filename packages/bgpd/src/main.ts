@@ -57,13 +57,13 @@ function statusTable(rows: PeerStatus[]): string {
 async function ctl(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { socket: { type: 'string', short: 's' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
   const cmd = positionals[0] ?? 'status';
-  if (cmd !== 'status' && cmd !== 'routes') {
-    process.stderr.write(`bgpd ctl: unknown command ${cmd} (status, routes)\n`);
+  if (cmd !== 'status' && cmd !== 'routes' && cmd !== 'stats') {
+    process.stderr.write(`bgpd ctl: unknown command ${cmd} (status, routes, stats)\n`);
     return 2;
   }
   try {
     const result = await request(values.socket ?? DEFAULT_SOCKET, { cmd });
-    if (values.json || cmd === 'routes') process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    if (values.json || cmd !== 'status') process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     else process.stdout.write(statusTable(result as PeerStatus[]));
     return 0;
   } catch (e) {

@@ -3,6 +3,7 @@
 // through its methods, so state changes in one place only.
 
 import { createServer, type Server, type Socket } from 'node:net';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { RouteTable, type Route } from '@tabby/linux';
 import type { Logger } from '@tabby/log';
 import type { BgpdConfig, PeerConfig } from './config/schema.js';
@@ -39,6 +40,8 @@ export class Speaker {
   private kernel: RouteTable | undefined;
   private kernelQueued = false;
   private readonly log: Logger;
+  /** Event-loop delay: keepalives must keep flowing while big tables are ingested. */
+  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
 
   constructor(cfg: BgpdConfig, private readonly opts: SpeakerOptions) {
     this.cfg = cfg;
@@ -46,6 +49,7 @@ export class Speaker {
   }
 
   async start(): Promise<void> {
+    this.loopDelay.enable();
     this.setupKernel();
     if (this.cfg.listen) await this.listen(this.cfg.listen.address, this.cfg.listen.port);
     this.applyOriginated();
@@ -66,6 +70,7 @@ export class Speaker {
   }
 
   async stop(): Promise<void> {
+    this.loopDelay.disable();
     for (const p of [...this.peers.values()]) this.removePeer(p);
     await new Promise<void>((res) => (this.server ? this.server.close(() => res()) : res()));
     this.server = undefined;
@@ -347,6 +352,20 @@ export class Speaker {
     }));
   }
 
+  stats(): SpeakerStats {
+    return {
+      prefixes: this.rib.prefixCount,
+      attributeSets: this.attrs.size,
+      eventLoopDelayMaxMs: this.loopDelay.max / 1e6,
+      eventLoopDelayP99Ms: this.loopDelay.percentile(99) / 1e6,
+      rssBytes: process.memoryUsage().rss,
+    };
+  }
+
+  resetStats(): void {
+    this.loopDelay.reset();
+  }
+
   routes(): { prefix: string; nextHops: string[]; from: string; reason: string }[] {
     return [...this.rib.all()].filter((s) => s.best).map((s) => ({
       prefix: s.prefix,
@@ -369,4 +388,13 @@ export interface PeerStatus {
   routerId: string;
   prefixesReceived: number;
   prefixesAdvertised: number;
+}
+
+export interface SpeakerStats {
+  prefixes: number;
+  attributeSets: number;
+  /** Worst event-loop delay since start (or the last reset), in milliseconds. */
+  eventLoopDelayMaxMs: number;
+  eventLoopDelayP99Ms: number;
+  rssBytes: number;
 }

@@ -5,7 +5,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Speaker } from '../speaker.js';
 
-export type ControlRequest = { cmd: 'status' } | { cmd: 'routes' };
+export type ControlRequest = { cmd: 'status' } | { cmd: 'routes' } | { cmd: 'stats' } | { cmd: 'stats-reset' };
 export type ControlResponse = { ok: true; result: unknown } | { ok: false; error: string };
 
 export const DEFAULT_SOCKET = '/var/run/tabby/bgpd.ctl';
@@ -45,6 +45,8 @@ function handle(line: string, speaker: Speaker): ControlResponse {
   switch (req.cmd) {
     case 'status': return { ok: true, result: speaker.status() };
     case 'routes': return { ok: true, result: speaker.routes() };
+    case 'stats': return { ok: true, result: speaker.stats() };
+    case 'stats-reset': speaker.resetStats(); return { ok: true, result: null };
     default: return { ok: false, error: `unknown command ${JSON.stringify((req as { cmd?: unknown }).cmd)}` };
   }
 }
