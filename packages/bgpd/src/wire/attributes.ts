@@ -1,321 +1,206 @@
-// Path attributes (RFC 4271 §5 and extensions): one decoder/encoder per type, and the RFC 7606
-// action for each type kept in a single table.
+// The path attribute list of an UPDATE: walking it, dispatching each attribute to its codec
+// in attributes/, and turning each problem into a WireError that carries the RFC 7606 action
+// from the table (attributes/table.ts). A malformed attribute is reported, not thrown, so one
+// bad attribute never hides the rest.
 
+import type { DecodeContext, EncodeContext } from './context.js';
 import { ErrorCode, UpdateSubcode, WireError, type ErrorAction } from './errors.js';
-import { Reader } from './reader.js';
 import type { Writer } from './writer.js';
-import { formatAddress, parseAddress, readPrefixes, type Prefix } from './nlri.js';
+import { ATTRIBUTE_RULES, UNKNOWN_OPTIONAL, UNKNOWN_WELL_KNOWN_ACTION, attributeName } from './attributes/table.js';
+import { AttrType, Flag, type Aggregator, type AsPathSegment, type PathAttributes } from './attributes/types.js';
+import { problem, writeAttribute } from './attributes/common.js';
+import { decodeOrigin, encodeOrigin } from './attributes/origin.js';
+import {
+  as4PathSegments, decodeAs4Path, decodeAsPath, encodeAsPath, mergeAs4Path, needsAs4Path,
+} from './attributes/as-path.js';
+import { decodeNextHop, encodeNextHop } from './attributes/next-hop.js';
+import { decodeLocalPref, decodeMed, encodeU32 } from './attributes/metrics.js';
+import { decodeAggregator, decodeAs4Aggregator, decodeAtomicAggregate, encodeAggregator } from './attributes/aggregator.js';
+import {
+  decodeCommunities, decodeExtendedCommunities, decodeLargeCommunities,
+  encodeCommunities, encodeExtendedCommunities, encodeLargeCommunities,
+} from './attributes/communities.js';
+import { decodeClusterList, decodeOriginatorId, encodeClusterList, encodeOriginatorId } from './attributes/reflection.js';
+import { decodeMpReach, decodeMpUnreach, encodeMpReach, encodeMpUnreach } from './attributes/mp-nlri.js';
+import { AS_TRANS } from './asn.js';
 
-export const AttrType = {
-  ORIGIN: 1, AS_PATH: 2, NEXT_HOP: 3, MED: 4, LOCAL_PREF: 5, ATOMIC_AGGREGATE: 6, AGGREGATOR: 7,
-  COMMUNITIES: 8, ORIGINATOR_ID: 9, CLUSTER_LIST: 10, MP_REACH: 14, MP_UNREACH: 15, EXT_COMMUNITIES: 16,
-  AS4_PATH: 17, AS4_AGGREGATOR: 18, LARGE_COMMUNITIES: 32,
-} as const;
+export {
+  AttrType, Flag, Origin, SegmentType,
+  type Aggregator, type AsPathSegment, type MpReach, type MpUnreach, type OriginValue, type PathAttributes, type UnknownAttribute,
+} from './attributes/types.js';
+export { ATTRIBUTE_RULES, attributeName, type AttributeRule } from './attributes/table.js';
+export { asPathLength, mergeAs4Path } from './attributes/as-path.js';
+export type { DecodeContext, EncodeContext } from './context.js';
 
-export const Flag = { OPTIONAL: 0x80, TRANSITIVE: 0x40, PARTIAL: 0x20, EXTENDED: 0x10 } as const;
-
-/** RFC 7606 §7: how a malformed attribute of each type is handled. Unknown types: discard. */
-export const ATTRIBUTE_ERROR_ACTION: Record<number, ErrorAction> = {
-  1: 'treat-as-withdraw', 2: 'treat-as-withdraw', 3: 'treat-as-withdraw', 4: 'treat-as-withdraw',
-  5: 'treat-as-withdraw', 6: 'attribute-discard', 7: 'attribute-discard', 8: 'treat-as-withdraw',
-  9: 'treat-as-withdraw', 10: 'treat-as-withdraw', 14: 'reset', 15: 'reset', 16: 'treat-as-withdraw',
-  17: 'attribute-discard', 18: 'attribute-discard', 32: 'treat-as-withdraw',
-};
-
-/** The flags each known attribute must carry (optional, transitive). */
-const EXPECTED_FLAGS: Record<number, number> = {
-  1: 0x40, 2: 0x40, 3: 0x40, 4: 0x80, 5: 0x40, 6: 0x40, 7: 0xc0, 8: 0xc0, 9: 0x80, 10: 0x80,
-  14: 0x80, 15: 0x80, 16: 0xc0, 17: 0xc0, 18: 0xc0, 32: 0xc0,
-};
-
-export type AsPathSegment = { type: 1 | 2 | 3 | 4; asns: number[] }; // SET, SEQUENCE, CONFED_SEQ, CONFED_SET
-
-export interface MpReach {
-  afi: number;
-  safi: number;
-  /** Global next hop, then the link-local one when 32 bytes were sent (IPv6). */
-  nextHops: string[];
-  nlri: Prefix[];
+export interface DecodedAttributes {
+  attributes: PathAttributes;
+  /** One error per problem found, each with its RFC 7606 action and attribute type code. */
+  errors: WireError[];
+  /**
+   * Each attribute's bytes as received (flags, type, length, value), first occurrence only, in
+   * arrival order. Views into the frame: for NOTIFICATION data, not for keeping.
+   */
+  raw: Map<number, Uint8Array>;
 }
 
-export interface MpUnreach {
-  afi: number;
-  safi: number;
-  withdrawn: Prefix[];
+/** AS4_PATH / AS4_AGGREGATOR from a 2-octet peer, held until the whole list is read. */
+interface As4Parts {
+  path?: AsPathSegment[];
+  aggregator?: Aggregator;
 }
 
-export interface UnknownAttribute {
-  flags: number;
-  code: number;
-  value: Uint8Array;
-}
+/** The smallest attribute that could carry NLRI: MP_UNREACH with AFI and SAFI only. */
+const MIN_MP_ATTRIBUTE = 6;
 
-export interface PathAttributes {
-  origin?: 0 | 1 | 2;
-  asPath?: AsPathSegment[];
-  nextHop?: string;
-  med?: number;
-  localPref?: number;
-  atomicAggregate?: boolean;
-  aggregator?: { asn: number; address: string };
-  communities?: number[];
-  originatorId?: string;
-  clusterList?: string[];
-  extendedCommunities?: Uint8Array[];
-  largeCommunities?: [number, number, number][];
-  mpReach?: MpReach;
-  mpUnreach?: MpUnreach;
-  unknown?: UnknownAttribute[];
-}
-
-export interface DecodeContext {
-  /** Both sides advertised the 4-octet AS capability. */
-  fourOctetAs: boolean;
-  /** ADD-PATH receive negotiated, per AFI (1 = IPv4, 2 = IPv6). */
-  addPath?: { 1?: boolean; 2?: boolean };
-}
-
-/** Builds the error for a malformed attribute: data is the whole attribute (RFC 4271 §6.3). */
-function attrError(subcode: number, code: number, raw: Uint8Array, detail: string): WireError {
-  return new WireError(ErrorCode.UPDATE_MESSAGE, subcode, raw.slice(), detail, ATTRIBUTE_ERROR_ACTION[code] ?? 'attribute-discard');
-}
-
-function readAsPath(value: Uint8Array, asnSize: 2 | 4, onBad: () => WireError): AsPathSegment[] {
-  const r = new Reader(value, 0, value.length, onBad);
-  const segs: AsPathSegment[] = [];
-  while (r.remaining) {
-    const type = r.u8();
-    const count = r.u8();
-    if (type < 1 || type > 4 || count === 0) throw onBad();
-    const asns: number[] = [];
-    for (let i = 0; i < count; i++) asns.push(asnSize === 4 ? r.u32() : r.u16());
-    segs.push({ type: type as AsPathSegment['type'], asns });
-  }
-  return segs;
-}
-
-export function asPathLength(segs: readonly AsPathSegment[] | undefined): number {
-  let n = 0;
-  for (const s of segs ?? []) n += s.type === 2 ? s.asns.length : s.type === 1 ? 1 : 0;
-  return n;
-}
-
-/** RFC 6793 §4.2.3: rebuild the real path from a 2-octet AS_PATH and an AS4_PATH. */
-export function mergeAs4Path(asPath: AsPathSegment[], as4: AsPathSegment[]): AsPathSegment[] {
-  const n = asPathLength(asPath);
-  const m = asPathLength(as4);
-  if (m > n) return asPath;
-  let keep = n - m;
-  const out: AsPathSegment[] = [];
-  for (const s of asPath) {
-    if (keep <= 0) break;
-    if (s.type === 2) {
-      const take = s.asns.slice(0, keep);
-      out.push({ type: 2, asns: take });
-      keep -= take.length;
-    } else {
-      out.push(s);
-      if (s.type === 1) keep -= 1;
+/** Walks `frame[start..end)`, the attribute list of an UPDATE. Never throws for bad input. */
+export function decodeAttributeList(frame: Uint8Array, start: number, end: number, ctx: DecodeContext): DecodedAttributes {
+  const attributes: PathAttributes = {};
+  const errors: WireError[] = [];
+  const raw = new Map<number, Uint8Array>();
+  const as4: As4Parts = {};
+  let off = start;
+  while (off < end) {
+    const flags = frame[off]!;
+    const headerLength = flags & Flag.EXTENDED ? 4 : 3;
+    if (end - off < headerLength) {
+      errors.push(listBroken(raw, end - off, undefined, 'truncated attribute header'));
+      break;
+    }
+    const code = frame[off + 1]!;
+    const length = headerLength === 4 ? (frame[off + 2]! << 8) | frame[off + 3]! : frame[off + 2]!;
+    const valueAt = off + headerLength;
+    if (valueAt + length > end) {
+      errors.push(listBroken(raw, end - valueAt, code, `${attributeName(code)} runs past the attribute list`));
+      break;
+    }
+    const bytes = frame.subarray(off, valueAt + length);
+    off = valueAt + length;
+    if (raw.has(code)) {
+      const action = ATTRIBUTE_RULES[code]?.duplicate ?? UNKNOWN_OPTIONAL.duplicate;
+      errors.push(new WireError(ErrorCode.UPDATE_MESSAGE, UpdateSubcode.MALFORMED_ATTRIBUTE_LIST, undefined, `${attributeName(code)} appears twice`, action, code));
+      continue;
+    }
+    raw.set(code, bytes);
+    try {
+      decodeOne(flags, code, bytes.subarray(headerLength), attributes, ctx, as4);
+    } catch (e) {
+      if (!(e instanceof WireError)) throw e;
+      errors.push(finalError(e, code, bytes));
     }
   }
-  return [...out, ...as4];
-}
-
-function ipv4(value: Uint8Array): string {
-  return formatAddress(1, value);
+  if (!ctx.fourOctetAs) applyAs4(attributes, as4);
+  return { attributes, errors, raw };
 }
 
 /**
- * Decodes one attribute's value into `attrs`. Returns an error (not thrown) for a malformed
- * attribute so the caller can apply RFC 7606; structure-level problems are thrown.
+ * RFC 7606 §4: a list whose lengths do not add up is handled by treat-as-withdraw, but only if
+ * no MP_REACH/MP_UNREACH can hide in the part we could not read (§5.3); otherwise the NLRI
+ * cannot be located and the session must be reset.
  */
-export function decodeAttribute(flags: number, code: number, value: Uint8Array, raw: Uint8Array, attrs: PathAttributes, ctx: DecodeContext, as4: { path?: AsPathSegment[]; aggregator?: { asn: number; address: string } }): WireError | undefined {
-  const expected = EXPECTED_FLAGS[code];
-  if (expected !== undefined && (flags & 0xc0) !== expected) {
-    return attrError(UpdateSubcode.ATTRIBUTE_FLAGS, code, raw, `attribute ${code} flags 0x${flags.toString(16)}`);
+function listBroken(raw: Map<number, Uint8Array>, unread: number, code: number | undefined, detail: string): WireError {
+  const isMp = code === AttrType.MP_REACH || code === AttrType.MP_UNREACH;
+  const allMpSeen = raw.has(AttrType.MP_REACH) && raw.has(AttrType.MP_UNREACH);
+  const nlriLocated = !isMp && (allMpSeen || unread < MIN_MP_ATTRIBUTE);
+  const action: ErrorAction = nlriLocated ? 'treat-as-withdraw' : 'reset';
+  // About the list, not one attribute: no attribute code, so no per-attribute rule applies.
+  return new WireError(ErrorCode.UPDATE_MESSAGE, UpdateSubcode.MALFORMED_ATTRIBUTE_LIST, undefined, detail, action);
+}
+
+/** Adds the data RFC 4271 §6.3 asks for and the action the table gives. */
+function finalError(e: WireError, code: number, bytes: Uint8Array): WireError {
+  const wellKnownUnknown = e.subcode === UpdateSubcode.UNRECOGNIZED_WELL_KNOWN;
+  const action = wellKnownUnknown ? UNKNOWN_WELL_KNOWN_ACTION : ATTRIBUTE_RULES[code]?.malformed ?? UNKNOWN_OPTIONAL.malformed;
+  // Malformed AS_PATH has no data; the others carry the whole attribute.
+  const data = e.subcode === UpdateSubcode.MALFORMED_AS_PATH ? new Uint8Array(0) : bytes.slice();
+  return new WireError(ErrorCode.UPDATE_MESSAGE, e.subcode, data, e.detail, action, code);
+}
+
+function decodeOne(flags: number, code: number, value: Uint8Array, into: PathAttributes, ctx: DecodeContext, as4: As4Parts): void {
+  const rule = ATTRIBUTE_RULES[code];
+  if (!rule) {
+    if (!(flags & Flag.OPTIONAL)) throw problem(UpdateSubcode.UNRECOGNIZED_WELL_KNOWN, `unrecognized well-known attribute ${code}`);
+    // Unknown optional transitive attributes travel on; non-transitive ones are dropped (RFC 4271 §5).
+    if (flags & Flag.TRANSITIVE) (into.unknown ??= []).push({ flags: flags & 0xf0 & ~Flag.EXTENDED, code, value: value.slice() });
+    return;
   }
-  const lenError = () => attrError(UpdateSubcode.ATTRIBUTE_LENGTH, code, raw, `attribute ${code} length ${value.length}`);
-  const fixed = (n: number) => value.length === n;
-  const u32 = (o = 0) => ((value[o]! << 24) >>> 0) + (value[o + 1]! << 16) + (value[o + 2]! << 8) + value[o + 3]!;
-  try {
-    switch (code) {
-      case AttrType.ORIGIN:
-        if (!fixed(1)) return lenError();
-        if (value[0]! > 2) return attrError(UpdateSubcode.INVALID_ORIGIN, code, raw, `ORIGIN ${value[0]}`);
-        attrs.origin = value[0] as 0 | 1 | 2;
-        return undefined;
-      case AttrType.AS_PATH:
-        attrs.asPath = readAsPath(value, ctx.fourOctetAs ? 4 : 2, () => attrError(UpdateSubcode.MALFORMED_AS_PATH, code, raw, 'malformed AS_PATH'));
-        return undefined;
-      case AttrType.NEXT_HOP:
-        if (!fixed(4)) return lenError();
-        attrs.nextHop = ipv4(value);
-        return undefined;
-      case AttrType.MED:
-        if (!fixed(4)) return lenError();
-        attrs.med = u32();
-        return undefined;
-      case AttrType.LOCAL_PREF:
-        if (!fixed(4)) return lenError();
-        attrs.localPref = u32();
-        return undefined;
-      case AttrType.ATOMIC_AGGREGATE:
-        if (!fixed(0)) return lenError();
-        attrs.atomicAggregate = true;
-        return undefined;
-      case AttrType.AGGREGATOR: {
-        const size = ctx.fourOctetAs ? 8 : 6;
-        if (!fixed(size)) return lenError();
-        attrs.aggregator = size === 8 ? { asn: u32(), address: ipv4(value.subarray(4)) } : { asn: (value[0]! << 8) | value[1]!, address: ipv4(value.subarray(2)) };
-        return undefined;
-      }
-      case AttrType.COMMUNITIES:
-        if (value.length % 4) return lenError();
-        attrs.communities = [];
-        for (let o = 0; o < value.length; o += 4) attrs.communities.push(u32(o));
-        return undefined;
-      case AttrType.ORIGINATOR_ID:
-        if (!fixed(4)) return lenError();
-        attrs.originatorId = ipv4(value);
-        return undefined;
-      case AttrType.CLUSTER_LIST:
-        if (value.length % 4) return lenError();
-        attrs.clusterList = [];
-        for (let o = 0; o < value.length; o += 4) attrs.clusterList.push(ipv4(value.subarray(o, o + 4)));
-        return undefined;
-      case AttrType.EXT_COMMUNITIES:
-        if (value.length % 8) return lenError();
-        attrs.extendedCommunities = [];
-        for (let o = 0; o < value.length; o += 8) attrs.extendedCommunities.push(value.slice(o, o + 8));
-        return undefined;
-      case AttrType.LARGE_COMMUNITIES:
-        if (value.length % 12 || value.length === 0) return lenError();
-        attrs.largeCommunities = [];
-        for (let o = 0; o < value.length; o += 12) attrs.largeCommunities.push([u32(o), u32(o + 4), u32(o + 8)]);
-        return undefined;
-      case AttrType.AS4_PATH:
-        as4.path = readAsPath(value, 4, () => attrError(UpdateSubcode.MALFORMED_AS_PATH, code, raw, 'malformed AS4_PATH'));
-        return undefined;
-      case AttrType.AS4_AGGREGATOR:
-        if (!fixed(8)) return lenError();
-        as4.aggregator = { asn: u32(), address: ipv4(value.subarray(4)) };
-        return undefined;
-      case AttrType.MP_REACH: {
-        const bad = () => attrError(UpdateSubcode.OPTIONAL_ATTRIBUTE, code, raw, 'malformed MP_REACH_NLRI');
-        const r = new Reader(value, 0, value.length, bad);
-        const afi = r.u16();
-        const safi = r.u8();
-        const nhLen = r.u8();
-        const nh = r.bytes(nhLen);
-        r.u8(); // reserved
-        const nextHops: string[] = [];
-        if (afi === 2 && (nhLen === 16 || nhLen === 32)) {
-          nextHops.push(formatAddress(2, nh.subarray(0, 16)));
-          if (nhLen === 32) nextHops.push(formatAddress(2, nh.subarray(16, 32)));
-        } else if (afi === 1 && nhLen === 4) {
-          nextHops.push(formatAddress(1, nh));
-        } else if (afi === 1 || afi === 2) {
-          return bad();
-        }
-        const nlri = afi === 1 || afi === 2 ? readPrefixes(r.sub(r.remaining, bad), afi, !!ctx.addPath?.[afi]) : [];
-        attrs.mpReach = { afi, safi, nextHops, nlri };
-        return undefined;
-      }
-      case AttrType.MP_UNREACH: {
-        const bad = () => attrError(UpdateSubcode.OPTIONAL_ATTRIBUTE, code, raw, 'malformed MP_UNREACH_NLRI');
-        const r = new Reader(value, 0, value.length, bad);
-        const afi = r.u16();
-        const safi = r.u8();
-        const withdrawn = afi === 1 || afi === 2 ? readPrefixes(r.sub(r.remaining, bad), afi, !!ctx.addPath?.[afi]) : [];
-        attrs.mpUnreach = { afi, safi, withdrawn };
-        return undefined;
-      }
-      default:
-        if (!(flags & Flag.OPTIONAL)) {
-          return new WireError(ErrorCode.UPDATE_MESSAGE, UpdateSubcode.UNRECOGNIZED_WELL_KNOWN, raw.slice(), `unrecognized well-known attribute ${code}`, 'reset');
-        }
-        (attrs.unknown ??= []).push({ flags, code, value: value.slice() });
-        return undefined;
-    }
-  } catch (e) {
-    if (e instanceof WireError) return e.code === ErrorCode.UPDATE_MESSAGE ? new WireError(e.code, e.subcode, raw.slice(), e.message, e.subcode === UpdateSubcode.INVALID_NETWORK ? 'reset' : ATTRIBUTE_ERROR_ACTION[code] ?? 'attribute-discard') : e;
-    throw e;
+  // RFC 7606 §3(c): only the Optional and Transitive bits are checked.
+  if ((flags & (Flag.OPTIONAL | Flag.TRANSITIVE)) !== rule.flags) {
+    throw problem(UpdateSubcode.ATTRIBUTE_FLAGS, `${rule.name} flags 0x${flags.toString(16)}`);
   }
+  const asnSize = ctx.fourOctetAs ? 4 : 2;
+  switch (code) {
+    case AttrType.ORIGIN: into.origin = decodeOrigin(value); return;
+    case AttrType.AS_PATH: into.asPath = decodeAsPath(value, asnSize); return;
+    case AttrType.NEXT_HOP: into.nextHop = decodeNextHop(value); return;
+    case AttrType.MED: into.med = decodeMed(value); return;
+    case AttrType.LOCAL_PREF: into.localPref = decodeLocalPref(value); return;
+    case AttrType.ATOMIC_AGGREGATE: into.atomicAggregate = decodeAtomicAggregate(value); return;
+    case AttrType.AGGREGATOR: into.aggregator = decodeAggregator(value, asnSize); return;
+    case AttrType.COMMUNITIES: into.communities = decodeCommunities(value); return;
+    case AttrType.ORIGINATOR_ID: into.originatorId = decodeOriginatorId(value); return;
+    case AttrType.CLUSTER_LIST: into.clusterList = decodeClusterList(value); return;
+    case AttrType.MP_REACH: into.mpReach = decodeMpReach(value, ctx); return;
+    case AttrType.MP_UNREACH: into.mpUnreach = decodeMpUnreach(value, ctx); return;
+    case AttrType.EXT_COMMUNITIES: into.extendedCommunities = decodeExtendedCommunities(value); return;
+    case AttrType.LARGE_COMMUNITIES: into.largeCommunities = decodeLargeCommunities(value); return;
+    // RFC 6793 §4.1: between two 4-octet speakers these are not used, and are dropped unread.
+    case AttrType.AS4_PATH: if (!ctx.fourOctetAs) as4.path = decodeAs4Path(value); return;
+    case AttrType.AS4_AGGREGATOR: if (!ctx.fourOctetAs) as4.aggregator = decodeAs4Aggregator(value); return;
+    default: return;
+  }
+}
+
+/** RFC 6793 §4.2.3: AS4 attributes count only when AGGREGATOR (if any) says AS_TRANS. */
+function applyAs4(a: PathAttributes, as4: As4Parts): void {
+  if (a.aggregator && a.aggregator.asn !== AS_TRANS) return;
+  if (as4.aggregator && a.aggregator) a.aggregator = as4.aggregator;
+  if (as4.path && a.asPath) a.asPath = mergeAs4Path(a.asPath, as4.path);
 }
 
 // ---- encoding -------------------------------------------------------------------------
 
-export interface EncodeContext {
-  fourOctetAs: boolean;
-  addPath?: { 1?: boolean; 2?: boolean };
-}
+const WELL_KNOWN = Flag.TRANSITIVE;
+const OPTIONAL = Flag.OPTIONAL;
+const OPTIONAL_TRANSITIVE = Flag.OPTIONAL | Flag.TRANSITIVE;
 
-function attr(w: Writer, flags: number, code: number, body: Uint8Array): void {
-  const ext = body.length > 255;
-  w.u8(flags | (ext ? Flag.EXTENDED : 0)).u8(code);
-  if (ext) w.u16(body.length);
-  else w.u8(body.length);
-  w.bytes(body);
-}
+type Emit = [code: number, flags: number, body: (w: Writer) => void];
 
-function u32s(values: readonly number[]): Uint8Array {
-  const b = new Uint8Array(values.length * 4);
-  values.forEach((v, i) => {
-    b[i * 4] = v >>> 24; b[i * 4 + 1] = (v >>> 16) & 0xff; b[i * 4 + 2] = (v >>> 8) & 0xff; b[i * 4 + 3] = v & 0xff;
-  });
-  return b;
-}
-
-function asPathBytes(segs: readonly AsPathSegment[], size: 2 | 4): Uint8Array {
-  const out: number[] = [];
-  for (const s of segs) {
-    for (let i = 0; i < s.asns.length; i += 255) {
-      const chunk = s.asns.slice(i, i + 255);
-      out.push(s.type, chunk.length);
-      for (const a of chunk) {
-        if (size === 4) out.push(a >>> 24, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff);
-        else { const v = a > 0xffff ? 23456 : a; out.push(v >>> 8, v & 0xff); }
-      }
-    }
-  }
-  return Uint8Array.from(out);
-}
-
-/** Encodes everything except MP_REACH/MP_UNREACH (the UPDATE builder adds those per batch). */
+/**
+ * Writes the attributes of `a`: MP_REACH_NLRI and MP_UNREACH_NLRI first (RFC 7606 §5.1), the
+ * rest in ascending type order (RFC 4271 §5). With a 2-octet peer, 4-octet AS numbers go out as
+ * AS_TRANS plus AS4_PATH / AS4_AGGREGATOR. Unknown optional transitive attributes are passed
+ * on with the Partial bit set; unknown non-transitive ones are not passed on.
+ */
 export function encodeAttributes(w: Writer, a: PathAttributes, ctx: EncodeContext): void {
-  if (a.origin !== undefined) attr(w, 0x40, AttrType.ORIGIN, Uint8Array.of(a.origin));
+  const asnSize = ctx.fourOctetAs ? 4 : 2;
+  const out: Emit[] = [];
+  const add = (code: number, flags: number, body: (w: Writer) => void) => out.push([code, flags, body]);
+  if (a.origin !== undefined) add(AttrType.ORIGIN, WELL_KNOWN, (x) => encodeOrigin(x, a.origin!));
   if (a.asPath) {
-    attr(w, 0x40, AttrType.AS_PATH, asPathBytes(a.asPath, ctx.fourOctetAs ? 4 : 2));
-    if (!ctx.fourOctetAs && a.asPath.some((s) => s.asns.some((x) => x > 0xffff))) {
-      attr(w, 0xc0, AttrType.AS4_PATH, asPathBytes(a.asPath, 4));
-    }
+    const path = a.asPath;
+    add(AttrType.AS_PATH, WELL_KNOWN, (x) => encodeAsPath(x, path, asnSize));
+    if (asnSize === 2 && needsAs4Path(path)) add(AttrType.AS4_PATH, OPTIONAL_TRANSITIVE, (x) => encodeAsPath(x, as4PathSegments(path), 4));
   }
-  if (a.nextHop) attr(w, 0x40, AttrType.NEXT_HOP, parseAddress(1, a.nextHop));
-  if (a.med !== undefined) attr(w, 0x80, AttrType.MED, u32s([a.med]));
-  if (a.localPref !== undefined) attr(w, 0x40, AttrType.LOCAL_PREF, u32s([a.localPref]));
-  if (a.atomicAggregate) attr(w, 0x40, AttrType.ATOMIC_AGGREGATE, new Uint8Array(0));
+  if (a.nextHop !== undefined) add(AttrType.NEXT_HOP, WELL_KNOWN, (x) => encodeNextHop(x, a.nextHop!));
+  if (a.med !== undefined) add(AttrType.MED, OPTIONAL, (x) => encodeU32(x, a.med!));
+  if (a.localPref !== undefined) add(AttrType.LOCAL_PREF, WELL_KNOWN, (x) => encodeU32(x, a.localPref!));
+  if (a.atomicAggregate) add(AttrType.ATOMIC_AGGREGATE, WELL_KNOWN, () => undefined);
   if (a.aggregator) {
-    const addr = parseAddress(1, a.aggregator.address);
-    if (ctx.fourOctetAs) attr(w, 0xc0, AttrType.AGGREGATOR, Uint8Array.from([...u32s([a.aggregator.asn]), ...addr]));
-    else {
-      const two = a.aggregator.asn > 0xffff ? 23456 : a.aggregator.asn;
-      attr(w, 0xc0, AttrType.AGGREGATOR, Uint8Array.from([two >>> 8, two & 0xff, ...addr]));
-      if (a.aggregator.asn > 0xffff) attr(w, 0xc0, AttrType.AS4_AGGREGATOR, Uint8Array.from([...u32s([a.aggregator.asn]), ...addr]));
-    }
+    const agg = a.aggregator;
+    add(AttrType.AGGREGATOR, OPTIONAL_TRANSITIVE, (x) => encodeAggregator(x, agg, asnSize));
+    if (asnSize === 2 && agg.asn > 0xffff) add(AttrType.AS4_AGGREGATOR, OPTIONAL_TRANSITIVE, (x) => encodeAggregator(x, agg, 4));
   }
-  if (a.communities?.length) attr(w, 0xc0, AttrType.COMMUNITIES, u32s(a.communities));
-  if (a.originatorId) attr(w, 0x80, AttrType.ORIGINATOR_ID, parseAddress(1, a.originatorId));
-  if (a.clusterList?.length) attr(w, 0x80, AttrType.CLUSTER_LIST, Uint8Array.from(a.clusterList.flatMap((c) => [...parseAddress(1, c)])));
-  if (a.extendedCommunities?.length) {
-    const b = new Uint8Array(a.extendedCommunities.length * 8);
-    a.extendedCommunities.forEach((c, i) => b.set(c.subarray(0, 8), i * 8));
-    attr(w, 0xc0, AttrType.EXT_COMMUNITIES, b);
-  }
-  if (a.largeCommunities?.length) attr(w, 0xc0, AttrType.LARGE_COMMUNITIES, u32s(a.largeCommunities.flat()));
+  if (a.communities?.length) add(AttrType.COMMUNITIES, OPTIONAL_TRANSITIVE, (x) => encodeCommunities(x, a.communities!));
+  if (a.originatorId !== undefined) add(AttrType.ORIGINATOR_ID, OPTIONAL, (x) => encodeOriginatorId(x, a.originatorId!));
+  if (a.clusterList?.length) add(AttrType.CLUSTER_LIST, OPTIONAL, (x) => encodeClusterList(x, a.clusterList!));
+  if (a.extendedCommunities?.length) add(AttrType.EXT_COMMUNITIES, OPTIONAL_TRANSITIVE, (x) => encodeExtendedCommunities(x, a.extendedCommunities!));
+  if (a.largeCommunities?.length) add(AttrType.LARGE_COMMUNITIES, OPTIONAL_TRANSITIVE, (x) => encodeLargeCommunities(x, a.largeCommunities!));
   for (const u of a.unknown ?? []) {
-    // Optional transitive attributes we do not understand travel on marked Partial (RFC 4271 §5).
-    const transitive = (u.flags & Flag.TRANSITIVE) !== 0;
-    if (!transitive) continue;
-    attr(w, (u.flags & 0xe0) | Flag.PARTIAL, u.code, u.value);
+    if (!(u.flags & Flag.OPTIONAL) || !(u.flags & Flag.TRANSITIVE) || ATTRIBUTE_RULES[u.code]) continue;
+    add(u.code, (u.flags & (Flag.OPTIONAL | Flag.TRANSITIVE)) | Flag.PARTIAL, (x) => x.bytes(u.value));
   }
+  out.sort((x, y) => x[0] - y[0]);
+  if (a.mpReach) writeAttribute(w, OPTIONAL, AttrType.MP_REACH, (x) => encodeMpReach(x, a.mpReach!, ctx));
+  if (a.mpUnreach) writeAttribute(w, OPTIONAL, AttrType.MP_UNREACH, (x) => encodeMpUnreach(x, a.mpUnreach!, ctx));
+  for (const [code, flags, body] of out) writeAttribute(w, flags, code, body);
 }

@@ -1,71 +1,110 @@
-// Framing: byte chunks in, whole BGP messages out. The header (marker, length, type) is checked
-// before the body is awaited, so a bad peer cannot make us buffer without limit.
+// Framing: byte chunks in, whole BGP messages out. Nothing here decodes a body.
+//
+// - The header is checked as soon as its bytes are here (the marker byte by byte), so a bad
+//   peer is answered at once and can never make us buffer more than one message.
+// - When nothing is pending, frames are cut out of the incoming chunk as views (no copy).
+// - Only an incomplete tail is copied, into a buffer of exactly the frame's size once the
+//   header says what that is (no doubling needed: the length is known after 19 bytes). A chunk
+//   is never referenced after push() returns, so a 64 KB socket read is not kept alive by a
+//   few pending bytes.
+// - A buffer that yielded a frame is never written again, so frames stay valid after the
+//   next push. Copy a frame's bytes (or what was decoded from them) to keep them for long.
 
-import { ErrorCode, HeaderSubcode, WireError } from './errors.js';
+import {
+  HEADER_LENGTH, MAX_EXTENDED_LENGTH, MAX_MESSAGE_LENGTH, MessageType, checkHeader, checkMarker,
+} from './header.js';
 
-export const HEADER_LENGTH = 19;
-export const MAX_MESSAGE_LENGTH = 4096;
-export const MAX_EXTENDED_LENGTH = 65535;
-
-export const MessageType = { OPEN: 1, UPDATE: 2, NOTIFICATION: 3, KEEPALIVE: 4, ROUTE_REFRESH: 5 } as const;
-
-/** Minimum total length per type (RFC 4271 §4; ROUTE-REFRESH RFC 2918). */
-const MIN_LENGTH: Record<number, number> = { 1: 29, 2: 23, 3: 21, 4: 19, 5: 23 };
+// Re-exported for callers that met these names here first.
+export { HEADER_LENGTH, MAX_EXTENDED_LENGTH, MAX_MESSAGE_LENGTH, MessageType };
 
 export interface Frame {
+  /** The message type from the header (1..5). */
   type: number;
-  /** The whole message including the header (a view; copy to keep). */
+  /** The whole message including its header: a view, valid until you drop it. */
   bytes: Uint8Array;
 }
 
-function u16be(v: number): Uint8Array {
-  return new Uint8Array([(v >>> 8) & 0xff, v & 0xff]);
-}
-
-/** Checks a header; returns the total length. */
-export function checkHeader(h: Uint8Array, maxLength: number): { length: number; type: number } {
-  for (let i = 0; i < 16; i++) {
-    if (h[i] !== 0xff) throw new WireError(ErrorCode.MESSAGE_HEADER, HeaderSubcode.NOT_SYNCHRONIZED, undefined, 'marker is not all ones');
-  }
-  const length = (h[16]! << 8) | h[17]!;
-  const type = h[18]!;
-  const min = MIN_LENGTH[type];
-  if (min === undefined) throw new WireError(ErrorCode.MESSAGE_HEADER, HeaderSubcode.BAD_TYPE, new Uint8Array([type]), `unknown message type ${type}`);
-  // KEEPALIVE must be exactly 19; OPEN and KEEPALIVE never use the extended size (RFC 8654).
-  const max = type === MessageType.KEEPALIVE ? HEADER_LENGTH : type === MessageType.OPEN ? MAX_MESSAGE_LENGTH : maxLength;
-  if (length < min || length > max) throw new WireError(ErrorCode.MESSAGE_HEADER, HeaderSubcode.BAD_LENGTH, u16be(length), `length ${length} for type ${type}`);
-  return { length, type };
-}
-
 export class Framer {
-  private pending: Uint8Array | undefined;
-  /** Raised to 65535 once extended messages are negotiated (RFC 8654). */
+  /** 4096; set to 65535 (MAX_EXTENDED_LENGTH) once extended messages are negotiated (RFC 8654). */
   maxLength = MAX_MESSAGE_LENGTH;
+  /** The incomplete message, copied out of the chunks it came in. */
+  private pending: Uint8Array | undefined;
+  private filled = 0;
+  /** Its total length once the header has been read, else 0. */
+  private expected = 0;
 
-  /** Feeds a chunk; returns the complete frames it finished. Throws WireError on a bad header. */
+  /** Bytes held back waiting for the rest of a message. */
+  get buffered(): number {
+    return this.filled;
+  }
+
+  /**
+   * Feeds a chunk; returns the messages it completed, in order. Throws WireError (Message Header
+   * Error) for a bad header; the framer is unusable afterwards, as is the session.
+   */
   push(chunk: Uint8Array): Frame[] {
-    let buf: Uint8Array;
-    if (!this.pending || this.pending.length === 0) {
-      buf = chunk; // adopt as is: nothing to join
-    } else {
-      buf = new Uint8Array(this.pending.length + chunk.length);
-      buf.set(this.pending, 0);
-      buf.set(chunk, this.pending.length);
-    }
     const frames: Frame[] = [];
     let off = 0;
-    while (buf.length - off >= HEADER_LENGTH) {
-      const { length, type } = checkHeader(buf.subarray(off, off + HEADER_LENGTH), this.maxLength);
-      if (buf.length - off < length) break;
-      frames.push({ type, bytes: buf.subarray(off, off + length) });
+    if (this.filled > 0) {
+      off = this.completePending(chunk, frames);
+      if (this.filled > 0) return frames; // the chunk was used up
+    }
+    // Whole messages straight out of the chunk.
+    while (chunk.length - off >= HEADER_LENGTH) {
+      const { length, type } = checkHeader(chunk, this.maxLength, off);
+      if (chunk.length - off < length) break;
+      frames.push({ type, bytes: chunk.subarray(off, off + length) });
       off += length;
     }
-    // Keep only the unconsumed tail, copied so the big chunk is not pinned.
-    this.pending = off === buf.length ? undefined : buf.slice(off);
+    if (off < chunk.length) this.keep(chunk, off);
     return frames;
   }
 
-  get buffered(): number {
-    return this.pending?.length ?? 0;
+  /** Moves bytes from `chunk` into the pending message until it is whole; returns bytes used. */
+  private completePending(chunk: Uint8Array, frames: Frame[]): number {
+    let off = 0;
+    if (this.expected === 0) {
+      // Still inside the header: take just enough to finish it, then size the buffer.
+      const take = Math.min(HEADER_LENGTH - this.filled, chunk.length);
+      checkMarker(chunk, 0, Math.max(0, 16 - this.filled));
+      this.pending!.set(chunk.subarray(0, take), this.filled);
+      this.filled += take;
+      off = take;
+      if (this.filled < HEADER_LENGTH) return off;
+      const { length } = checkHeader(this.pending!, this.maxLength);
+      this.expected = length;
+      if (length > this.pending!.length) {
+        const grown = new Uint8Array(length);
+        grown.set(this.pending!.subarray(0, this.filled));
+        this.pending = grown;
+      }
+    }
+    const take = Math.min(this.expected - this.filled, chunk.length - off);
+    this.pending!.set(chunk.subarray(off, off + take), this.filled);
+    this.filled += take;
+    off += take;
+    if (this.filled === this.expected) {
+      const bytes = this.pending!.subarray(0, this.expected);
+      frames.push({ type: bytes[18]!, bytes });
+      this.pending = undefined;
+      this.filled = 0;
+      this.expected = 0;
+    }
+    return off;
+  }
+
+  /** Copies the incomplete tail `chunk[off..]` so the chunk itself can be let go. */
+  private keep(chunk: Uint8Array, off: number): void {
+    const tail = chunk.length - off;
+    checkMarker(chunk, off, chunk.length);
+    if (tail >= HEADER_LENGTH) {
+      this.expected = checkHeader(chunk, this.maxLength, off).length;
+      this.pending = new Uint8Array(this.expected);
+    } else {
+      this.expected = 0;
+      this.pending = new Uint8Array(HEADER_LENGTH);
+    }
+    this.pending.set(chunk.subarray(off));
+    this.filled = tail;
   }
 }

@@ -1,7 +1,7 @@
 // A bounds-checked cursor over a borrowed buffer. Every overrun becomes the WireError the
-// caller chose for "this structure is too short", never a RangeError.
+// caller chose for "this structure is too short", never a RangeError or an undefined byte.
 
-import { WireError } from './errors.js';
+import type { WireError } from './errors.js';
 
 export class Reader {
   private pos: number;
@@ -10,7 +10,7 @@ export class Reader {
     private readonly buf: Uint8Array,
     start = 0,
     private readonly end = buf.length,
-    /** Thrown (as a fresh copy) when a read would pass the end. */
+    /** Makes the error thrown when a read would pass the end. */
     private readonly overrun: () => WireError,
   ) {
     this.pos = start;
@@ -33,6 +33,12 @@ export class Reader {
     return this.buf[this.pos++]!;
   }
 
+  /** The next byte without consuming it. */
+  peek(): number {
+    this.need(1);
+    return this.buf[this.pos]!;
+  }
+
   u16(): number {
     this.need(2);
     const v = (this.buf[this.pos]! << 8) | this.buf[this.pos + 1]!;
@@ -48,7 +54,7 @@ export class Reader {
     return ((b[p]! << 24) >>> 0) + (b[p + 1]! << 16) + (b[p + 2]! << 8) + b[p + 3]!;
   }
 
-  /** A view (no copy); copy it before keeping it beyond the current message. */
+  /** A view (no copy): copy it before keeping it beyond the current message. */
   bytes(n: number): Uint8Array {
     this.need(n);
     const v = this.buf.subarray(this.pos, this.pos + n);
@@ -56,7 +62,12 @@ export class Reader {
     return v;
   }
 
-  /** A sub-reader over the next n bytes, advancing this one past them. */
+  /** Everything left, as a view. */
+  rest(): Uint8Array {
+    return this.bytes(this.remaining);
+  }
+
+  /** A reader over the next n bytes (its overruns reported as `overrun`); this one skips them. */
   sub(n: number, overrun: () => WireError = this.overrun): Reader {
     this.need(n);
     const r = new Reader(this.buf, this.pos, this.pos + n, overrun);

@@ -1,11 +1,11 @@
-// A growable byte writer with back-patching, for building messages.
+// A growable byte writer for building messages: chained writes, back-patched lengths.
 
 export class Writer {
   private buf: Uint8Array;
   private len = 0;
 
   constructor(initial = 256) {
-    this.buf = new Uint8Array(initial);
+    this.buf = new Uint8Array(Math.max(16, initial));
   }
 
   get length(): number {
@@ -50,6 +50,12 @@ export class Writer {
     return this;
   }
 
+  /** Overwrites one byte at `at` (e.g. flags decided at the end). */
+  patch8(at: number, v: number): this {
+    this.buf[at] = v & 0xff;
+    return this;
+  }
+
   /** Overwrites a 16-bit value at `at` (e.g. a length known only at the end). */
   patch16(at: number, v: number): this {
     this.buf[at] = (v >>> 8) & 0xff;
@@ -57,11 +63,20 @@ export class Writer {
     return this;
   }
 
-  patch8(at: number, v: number): this {
-    this.buf[at] = v & 0xff;
+  /** Removes the byte at `at`, moving what follows one place left. */
+  removeByte(at: number): this {
+    this.buf.copyWithin(at, at + 1, this.len);
+    this.len--;
     return this;
   }
 
+  /** Drops everything from `at` on (undoes a write that did not fit). */
+  truncate(at: number): this {
+    this.len = Math.min(this.len, at);
+    return this;
+  }
+
+  /** The bytes written so far, as an exactly sized copy. */
   finish(): Uint8Array {
     return this.buf.slice(0, this.len);
   }
