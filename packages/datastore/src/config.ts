@@ -1,14 +1,20 @@
-// Client connection settings, the way calicoctl and calico-node find them: a CalicoAPIConfig
-// file when there is one, else the environment.
+// Client connection settings, found the way calicoctl finds them (libcalico-go apiconfig): a
+// CalicoAPIConfig file when one is named or the default file exists, otherwise the environment.
+// The two are never merged. In the environment `CALICO_<NAME>` wins over `<NAME>` (envconfig's
+// rule with the "calico" prefix), e.g. CALICO_ETCD_ENDPOINTS over ETCD_ENDPOINTS.
+//
+// One difference from current Calico: without a datastore type Calico picks "kubernetes" unless
+// etcd endpoints are set; Tabby defaults to etcdv3 (its only backend so far) at 127.0.0.1:2379.
 
 import { existsSync, readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import type { Datastore } from './datastore.js';
-import { ConnectionError } from './errors.js';
-import { EtcdDatastore } from './etcd/etcd-datastore.js';
+import { ConfigError } from './errors.js';
+import { EtcdDatastore, type EtcdOptions } from './etcd/etcd-datastore.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/tabby/ctl.cfg';
 export const DEFAULT_ETCD_ENDPOINT = 'http://127.0.0.1:2379';
+export const CONFIG_API_VERSION = 'projectcalico.org/v3';
 
 export type DatastoreType = 'etcdv3' | 'kubernetes';
 
@@ -18,105 +24,156 @@ export interface ClientConfig {
   etcdCACertFile?: string;
   etcdCertFile?: string;
   etcdKeyFile?: string;
+  /** Inline PEM (config file only, never from the environment, as in Calico). */
+  etcdCACert?: string;
+  etcdCert?: string;
+  etcdKey?: string;
   etcdUsername?: string;
   etcdPassword?: string;
   kubeconfig?: string;
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+type StringField = Exclude<keyof ClientConfig, 'datastoreType' | 'etcdEndpoints'>;
 
-const SPEC_FIELDS = ['datastoreType', 'etcdEndpoints', 'etcdCACertFile', 'etcdCertFile', 'etcdKeyFile', 'etcdUsername', 'etcdPassword', 'kubeconfig', 'k8sAPIEndpoint', 'k8sAPIToken', 'k8sCAFile', 'k8sCertFile', 'k8sKeyFile', 'k8sInsecureSkipTLSVerify'];
+/** CalicoAPIConfig spec fields and their types; Kubernetes ones are accepted but unused for now. */
+const SPEC_FIELDS: Record<string, 'string' | 'boolean' | 'number'> = {
+  datastoreType: 'string', etcdEndpoints: 'string', etcdDiscoverySrv: 'string', etcdUsername: 'string',
+  etcdPassword: 'string', etcdKeyFile: 'string', etcdCertFile: 'string', etcdCACertFile: 'string',
+  etcdKey: 'string', etcdCert: 'string', etcdCACert: 'string',
+  kubeconfig: 'string', k8sAPIEndpoint: 'string', k8sKeyFile: 'string', k8sCertFile: 'string', k8sCAFile: 'string',
+  k8sAPIToken: 'string', k8sInsecureSkipTLSVerify: 'boolean', k8sDisableNodePoll: 'boolean', usePodCIDR: 'boolean',
+  kubeconfigInline: 'string', k8sClientQPS: 'number', k8sCurrentContext: 'string', calicoAPIGroup: 'string',
+};
 
-function endpoints(v: string, where: string): string[] {
-  const list = v.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const e of list) {
-    if (!/^https?:\/\/[^/\s]+\/?$/.test(e)) throw new ConfigError(`${where}: "${e}" is not an etcd endpoint URL (expected http(s)://host:port)`);
+/** Environment variables of the fields Tabby uses (libcalico-go's envconfig names). */
+const ENV_NAMES: Record<string, string> = {
+  datastoreType: 'DATASTORE_TYPE', etcdEndpoints: 'ETCD_ENDPOINTS', etcdDiscoverySrv: 'ETCD_DISCOVERY_SRV',
+  etcdUsername: 'ETCD_USERNAME', etcdPassword: 'ETCD_PASSWORD', etcdKeyFile: 'ETCD_KEY_FILE',
+  etcdCertFile: 'ETCD_CERT_FILE', etcdCACertFile: 'ETCD_CA_CERT_FILE', kubeconfig: 'KUBECONFIG',
+};
+
+/** Turns raw field values (file spec or environment) into a ClientConfig; `where` names each field. */
+function build(raw: Record<string, string | undefined>, where: (field: string) => string): ClientConfig {
+  const type = raw['datastoreType'] || 'etcdv3';
+  if (type !== 'etcdv3' && type !== 'kubernetes') {
+    throw new ConfigError(`${where('datastoreType')}: unknown datastore type "${type}" (expected etcdv3 or kubernetes)`);
   }
-  if (!list.length) throw new ConfigError(`${where}: no etcd endpoints given`);
-  return list;
-}
-
-function datastoreType(v: string, where: string): DatastoreType {
-  if (v === 'etcdv3' || v === 'kubernetes') return v;
-  throw new ConfigError(`${where}: unknown datastore type "${v}" (expected etcdv3 or kubernetes)`);
-}
-
-export function configFromEnv(env: NodeJS.ProcessEnv): ClientConfig {
-  const opt = (k: string) => (env[k] ? { [k]: env[k] } : {});
-  const c: ClientConfig = {
-    datastoreType: datastoreType(env['DATASTORE_TYPE'] || 'etcdv3', 'DATASTORE_TYPE'),
-    etcdEndpoints: endpoints(env['ETCD_ENDPOINTS'] || DEFAULT_ETCD_ENDPOINT, 'ETCD_ENDPOINTS'),
-  };
-  const map: Record<string, keyof ClientConfig> = {
-    ETCD_CA_CERT_FILE: 'etcdCACertFile', ETCD_CERT_FILE: 'etcdCertFile', ETCD_KEY_FILE: 'etcdKeyFile',
-    ETCD_USERNAME: 'etcdUsername', ETCD_PASSWORD: 'etcdPassword', KUBECONFIG: 'kubeconfig',
-  };
-  for (const [envName, field] of Object.entries(map)) {
-    const v = opt(envName)[envName];
-    if (v) (c as unknown as Record<string, string>)[field] = v;
+  if (raw['etcdEndpoints'] && raw['etcdDiscoverySrv']) {
+    throw new ConfigError(`${where('etcdDiscoverySrv')}: use either etcdEndpoints or etcdDiscoverySrv, not both`);
+  }
+  if (type === 'etcdv3' && raw['etcdDiscoverySrv']) {
+    throw new ConfigError(`${where('etcdDiscoverySrv')}: etcd discovery through DNS SRV records is not supported yet; list etcdEndpoints`);
+  }
+  const endpoints = (raw['etcdEndpoints'] || DEFAULT_ETCD_ENDPOINT).split(',').map((s) => s.trim()).filter(Boolean);
+  if (!endpoints.length) throw new ConfigError(`${where('etcdEndpoints')}: no etcd endpoints given`);
+  for (const e of endpoints) {
+    if (!/^https?:\/\/[^/\s]+\/?$/.test(e)) throw new ConfigError(`${where('etcdEndpoints')}: "${e}" is not an etcd endpoint URL (expected http(s)://host:port)`);
+  }
+  const c: ClientConfig = { datastoreType: type, etcdEndpoints: endpoints };
+  const fields: StringField[] = ['etcdCACertFile', 'etcdCertFile', 'etcdKeyFile', 'etcdCACert', 'etcdCert', 'etcdKey', 'etcdUsername', 'etcdPassword', 'kubeconfig'];
+  for (const f of fields) if (raw[f]) c[f] = raw[f];
+  const inline = ['etcdCACert', 'etcdCert', 'etcdKey'].filter((f) => raw[f]);
+  const files = ['etcdCACertFile', 'etcdCertFile', 'etcdKeyFile'].filter((f) => raw[f]);
+  if (inline.length && files.length) {
+    throw new ConfigError(`${where(inline[0]!)}: inline certificates and keys cannot be mixed with certificate/key files (${files.join(', ')})`);
+  }
+  if (!!(c.etcdCertFile || c.etcdCert) !== !!(c.etcdKeyFile || c.etcdKey)) {
+    throw new ConfigError(`${where(c.etcdCertFile || c.etcdKeyFile ? 'etcdCertFile' : 'etcdCert')}: a client certificate needs its key and a key its certificate`);
   }
   return c;
 }
 
+/** The environment half of calicoctl's rule. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ClientConfig {
+  const raw: Record<string, string | undefined> = {};
+  const used: Record<string, string> = {};
+  for (const [field, name] of Object.entries(ENV_NAMES)) {
+    const prefixed = `CALICO_${name}`;
+    const hit = prefixed in env ? prefixed : name in env ? name : undefined;
+    if (hit) {
+      raw[field] = env[hit];
+      used[field] = hit;
+    }
+  }
+  return build(raw, (field) => used[field] ?? ENV_NAMES[field] ?? field);
+}
+
+/** A CalicoAPIConfig file (YAML or JSON); errors name the file and the field. */
 export function configFromFile(file: string): ClientConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read config file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
   let doc: unknown;
   try {
-    doc = YAML.parse(readFileSync(file, 'utf8'));
+    doc = YAML.parse(text);
   } catch (e) {
-    throw new ConfigError(`${file}: ${(e as Error).message.split('\n')[0]}`);
+    throw new ConfigError(`syntax error in ${file}: ${(e as Error).message.split('\n')[0]}`);
   }
-  const d = (doc ?? {}) as Record<string, unknown>;
-  if (d['kind'] !== 'CalicoAPIConfig') throw new ConfigError(`${file}: kind must be CalicoAPIConfig, not ${JSON.stringify(d['kind'])}`);
-  const spec = (d['spec'] ?? {}) as Record<string, unknown>;
-  if (typeof spec !== 'object' || Array.isArray(spec)) throw new ConfigError(`${file}: spec must be a mapping`);
-  for (const [k, v] of Object.entries(spec)) {
-    if (!SPEC_FIELDS.includes(k)) throw new ConfigError(`${file}: spec.${k}: unknown field`);
-    if (v !== null && typeof v !== 'string' && typeof v !== 'boolean') throw new ConfigError(`${file}: spec.${k}: must be a string`);
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`${file}: expected a CalicoAPIConfig mapping`);
+  const d = doc as Record<string, unknown>;
+  for (const k of Object.keys(d)) {
+    if (!['apiVersion', 'kind', 'metadata', 'spec'].includes(k)) throw new ConfigError(`${file}: ${k}: unknown field`);
   }
-  const s = (k: string) => (typeof spec[k] === 'string' && spec[k] !== '' ? (spec[k] as string) : undefined);
-  const c: ClientConfig = {
-    datastoreType: datastoreType(s('datastoreType') ?? 'etcdv3', `${file}: spec.datastoreType`),
-    etcdEndpoints: endpoints(s('etcdEndpoints') ?? DEFAULT_ETCD_ENDPOINT, `${file}: spec.etcdEndpoints`),
-  };
-  for (const k of ['etcdCACertFile', 'etcdCertFile', 'etcdKeyFile', 'etcdUsername', 'etcdPassword', 'kubeconfig'] as const) {
-    const v = s(k);
-    if (v) c[k] = v;
+  if (d['apiVersion'] !== CONFIG_API_VERSION) {
+    throw new ConfigError(`${file}: apiVersion: unknown APIVersion ${JSON.stringify(d['apiVersion'] ?? '')} (expected ${CONFIG_API_VERSION})`);
   }
-  return c;
+  if (d['kind'] !== 'CalicoAPIConfig') throw new ConfigError(`${file}: kind: expected CalicoAPIConfig, got ${JSON.stringify(d['kind'] ?? '')}`);
+  const spec = d['spec'] ?? {};
+  if (typeof spec !== 'object' || Array.isArray(spec)) throw new ConfigError(`${file}: spec: must be a mapping`);
+  const raw: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(spec as Record<string, unknown>)) {
+    const type = SPEC_FIELDS[k];
+    if (!type) throw new ConfigError(`${file}: spec.${k}: unknown field`);
+    if (v === null || v === undefined) continue;
+    if (typeof v !== type) throw new ConfigError(`${file}: spec.${k}: must be a ${type}, not ${JSON.stringify(v)}`);
+    if (type === 'string') raw[k] = v as string;
+  }
+  return build(raw, (field) => `${file}: spec.${field}`);
 }
 
 export interface LoadOptions {
   /** An explicitly chosen file; it must exist. */
   configFile?: string;
   env?: NodeJS.ProcessEnv;
-  /** The file tried when none is chosen; a missing default means "use the environment". */
+  /** The file tried when none is chosen (default /etc/tabby/ctl.cfg); if missing, the environment is used. */
   defaultFile?: string;
 }
 
-/** calicoctl's rule: the config file if present (required when named explicitly), else the environment. */
+/** calicoctl's rule: the named file (which must exist), else the default file if present, else the environment. */
 export async function loadClientConfig(opts: LoadOptions = {}): Promise<ClientConfig> {
-  const env = opts.env ?? process.env;
   if (opts.configFile !== undefined) {
     if (!existsSync(opts.configFile)) throw new ConfigError(`config file ${opts.configFile} does not exist`);
     return configFromFile(opts.configFile);
   }
   const def = opts.defaultFile ?? DEFAULT_CONFIG_FILE;
   if (existsSync(def)) return configFromFile(def);
-  return configFromEnv(env);
+  return configFromEnv(opts.env ?? process.env);
 }
 
+/** The etcd client options a config asks for. */
+export function etcdOptionsOf(cfg: ClientConfig): EtcdOptions {
+  const o: EtcdOptions = { endpoints: cfg.etcdEndpoints };
+  if (cfg.etcdCACertFile) o.caFile = cfg.etcdCACertFile;
+  if (cfg.etcdCertFile) o.certFile = cfg.etcdCertFile;
+  if (cfg.etcdKeyFile) o.keyFile = cfg.etcdKeyFile;
+  if (cfg.etcdCACert) o.caCert = cfg.etcdCACert;
+  if (cfg.etcdCert) o.cert = cfg.etcdCert;
+  if (cfg.etcdKey) o.key = cfg.etcdKey;
+  // As libcalico-go: credentials are used only when both are set.
+  if (cfg.etcdUsername && cfg.etcdPassword) {
+    o.username = cfg.etcdUsername;
+    o.password = cfg.etcdPassword;
+  }
+  return o;
+}
+
+/** Opens the datastore a config describes. The etcd client connects lazily, on the first call. */
 export async function createDatastore(cfg: ClientConfig): Promise<Datastore> {
   if (cfg.datastoreType === 'kubernetes') {
-    throw new ConnectionError('DATASTORE_TYPE=kubernetes is not supported yet; use etcdv3');
+    throw new ConfigError('datastore type "kubernetes" is not supported yet; use etcdv3 (DATASTORE_TYPE=etcdv3 and ETCD_ENDPOINTS)');
   }
-  return new EtcdDatastore({
-    endpoints: cfg.etcdEndpoints,
-    ...(cfg.etcdCACertFile ? { caFile: cfg.etcdCACertFile } : {}),
-    ...(cfg.etcdCertFile ? { certFile: cfg.etcdCertFile } : {}),
-    ...(cfg.etcdKeyFile ? { keyFile: cfg.etcdKeyFile } : {}),
-    ...(cfg.etcdUsername ? { username: cfg.etcdUsername } : {}),
-    ...(cfg.etcdPassword ? { password: cfg.etcdPassword } : {}),
-  });
+  return new EtcdDatastore(etcdOptionsOf(cfg));
 }

@@ -47,6 +47,16 @@ export class ConnectionError extends DatastoreError {
   }
 }
 
+/** The request itself cannot be served: a name that cannot form a key, a missing namespace, ... */
+export class InvalidArgumentError extends DatastoreError {
+  override name = 'InvalidArgumentError';
+}
+
+/** The client configuration (file, environment or options) is unusable; the message names the file or field. */
+export class ConfigError extends DatastoreError {
+  override name = 'ConfigError';
+}
+
 /** The stored value could not be decoded (corrupt or foreign data under our keys). */
 export class DecodeError extends DatastoreError {
   override name = 'DecodeError';

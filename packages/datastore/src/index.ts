@@ -2,4 +2,5 @@ export * from './errors.js';
 export * from './datastore.js';
 export * from './config.js';
 export * from './etcd/keys.js';
+export { describeFailure, neverSent, type Failure } from './etcd/failure.js';
 export { EtcdDatastore, type EtcdOptions } from './etcd/etcd-datastore.js';

@@ -1,99 +1,69 @@
-// The etcd v3 backend. Every write that could race is a transaction comparing the key's
-// version (create) or mod revision (update/delete), as libcalico-go's etcdv3 backend does.
+// The etcd v3 backend. Writes that could race are transactions comparing the key's version
+// (create) or mod revision (update/delete), as libcalico-go's etcdv3 backend does, and
+// resourceVersion is the key's mod revision.
+//
+// Every call has a time budget (default 5 s) and fails with a ConnectionError naming the
+// endpoints and the cause; the client only re-sends a request that certainly never reached the
+// server, so a write is never applied twice. There is no circuit breaker: with one endpoint it
+// would only replace the real cause by "circuit open".
 
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
+import { ConstantBackoff, ExponentialBackoff, halfJitterGenerator, handleWhen, noop, retry, type IBackoff } from 'cockatiel';
+import { Etcd3, type IKeyValue, type IOptions } from 'etcd3';
 import { KINDS, type AnyResource, type KindMap, type KindName } from '@tabby/api';
 import { createLogger } from '@tabby/log';
 import type { Datastore, DeleteOptions, ListOptions, ListResult, Watch, WatchEvent, WatchOptions } from '../datastore.js';
-import { AlreadyExistsError, ConflictError, ConnectionError, DatastoreError, DecodeError, NotFoundError } from '../errors.js';
-import { decodeKV, encodeValue, keyMatchesKind, keyOf, keyOfResource, listPrefixOf } from './keys.js';
+import {
+  AlreadyExistsError, ConfigError, ConflictError, ConnectionError, DatastoreError, DecodeError, NotFoundError, type ResourceRef,
+} from '../errors.js';
+import { describeFailure, neverSent } from './failure.js';
+import { candidateKeys, decodeKV, encodeValue, keyMatchesKind, keyOfResource, listPrefixOf, stubOf } from './keys.js';
+import { PrefixWatch } from './watch.js';
 
 const log = createLogger('datastore');
 
 export interface EtcdOptions {
+  /** Client URLs, all http:// or all https://. */
   endpoints: string[];
   caFile?: string;
   certFile?: string;
   keyFile?: string;
+  /** PEM text instead of files (CalicoAPIConfig's etcdCACert / etcdCert / etcdKey). */
+  caCert?: string;
+  cert?: string;
+  key?: string;
   username?: string;
   password?: string;
-  /** Per-operation limit before a ConnectionError (default 5000 ms). */
+  /** Time budget of one operation before it fails with a ConnectionError (default 5000 ms). */
   timeoutMs?: number;
+  /** Delay before a dropped watch stream reconnects (default 200 ms, doubling up to 5 s; each delay jittered down by up to half). */
+  watchRetryMs?: number;
 }
+
+/** How many times a write is tried again when its transaction lost a race it did not ask for. */
+const UNCONDITIONAL_RETRIES = 5;
 
 export class EtcdDatastore implements Datastore {
   private readonly client: Etcd3;
   private readonly timeoutMs: number;
+  private readonly where: string;
   private readonly watches = new Set<Watch>();
 
-  constructor(private readonly opts: EtcdOptions) {
+  constructor(opts: EtcdOptions) {
     this.timeoutMs = opts.timeoutMs ?? 5000;
-    const read = (f: string, what: string) => {
-      try {
-        return readFileSync(f);
-      } catch (e) {
-        throw new ConnectionError(`cannot read etcd ${what} file ${f}: ${(e as Error).message}`);
-      }
-    };
-    const credentials = opts.caFile
-      ? {
-          rootCertificate: read(opts.caFile, 'CA certificate'),
-          ...(opts.certFile ? { certChain: read(opts.certFile, 'client certificate') } : {}),
-          ...(opts.keyFile ? { privateKey: read(opts.keyFile, 'client key') } : {}),
-        }
-      : undefined;
-    this.client = new Etcd3({
-      hosts: opts.endpoints,
-      dialTimeout: this.timeoutMs,
-      ...(credentials ? { credentials } : {}),
-      ...(opts.username ? { auth: { username: opts.username, password: opts.password ?? '' } } : {}),
-      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + this.timeoutMs }),
-    });
-  }
-
-  /** Runs one etcd call, turning transport failures and timeouts into a ConnectionError. */
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ConnectionError(`cannot reach etcd at ${this.opts.endpoints.join(',')}: no answer within ${this.timeoutMs / 1000} s (${what})`)), this.timeoutMs + 500);
-    });
-    try {
-      return await Promise.race([fn(), timeout]);
-    } catch (e) {
-      if (e instanceof DatastoreError) throw e;
-      throw new ConnectionError(`cannot reach etcd at ${this.opts.endpoints.join(',')}: ${describeEtcdError(e)}`, e);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  private async keyFor(kind: KindName, name: string, namespace?: string): Promise<string | undefined> {
-    const key = keyOf(kind, name, namespace);
-    if (key || kind !== 'BlockAffinity') return key;
-    // IPv6 affinity names do not split unambiguously: find the stored key with that name.
-    const { items } = await this.list('BlockAffinity');
-    const hit = items.find((a) => a.metadata.name === name);
-    return hit ? keyOfResource(hit) : undefined;
-  }
-
-  private ref(kind: KindName, name: string, namespace?: string) {
-    return { kind, name, ...(KINDS[kind].namespaced && namespace ? { namespace } : {}) };
+    this.where = opts.endpoints.join(',');
+    this.client = new Etcd3(clientOptions(opts, this.timeoutMs));
   }
 
   async get<K extends KindName>(kind: K, name: string, namespace?: string): Promise<KindMap[K]> {
-    const key = await this.keyFor(kind, name, namespace);
-    if (!key) throw new NotFoundError(this.ref(kind, name, namespace));
-    const res = await this.call('get', () => this.client.get(key).exec());
-    const kv = res.kvs[0];
-    if (!kv) throw new NotFoundError(this.ref(kind, name, namespace));
-    return decodeKV(kind, key, kv.value.toString(), kv.mod_revision) as KindMap[K];
+    const hit = await this.read(kind, name, namespace);
+    return decodeKV(kind, hit.key, hit.kv.value.toString(), hit.kv.mod_revision) as KindMap[K];
   }
 
   async list<K extends KindName>(kind: K, opts: ListOptions = {}): Promise<ListResult<KindMap[K]>> {
     const prefix = listPrefixOf(kind, opts.namespace);
-    const res = await this.call('list', () =>
+    const res = await this.call(() =>
       KINDS[kind].storage === 'ipam-config' ? this.client.get(prefix).exec() : this.client.getAll().prefix(prefix).exec());
     const items: KindMap[K][] = [];
     for (const kv of res.kvs) {
@@ -103,7 +73,108 @@ export class EtcdDatastore implements Datastore {
     return { items, revision: res.header.revision };
   }
 
-  /** A list must not fail because one stored value is corrupt: skip it and say so. */
+  async create<R extends AnyResource>(resource: R): Promise<R> {
+    const r = structuredClone(resource);
+    delete r.metadata.resourceVersion;
+    if (KINDS[r.kind].storage === 'v3') {
+      r.metadata.uid ??= randomUUID();
+      r.metadata.creationTimestamp ??= new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    }
+    const key = keyOfResource(r);
+    const value = encodeValue(r);
+    const res = await this.call(() => this.client.if(key, 'Version', '==', 0).then(this.client.put(key).value(value)).commit());
+    if (!res.succeeded) throw new AlreadyExistsError(ref(r));
+    return decodeKV(r.kind, key, value, res.header.revision) as R;
+  }
+
+  async update<R extends AnyResource>(resource: R): Promise<R> {
+    const r = structuredClone(resource);
+    const key = keyOfResource(r);
+    const wanted = r.metadata.resourceVersion;
+    delete r.metadata.resourceVersion;
+    const v3 = KINDS[r.kind].storage === 'v3';
+    for (let attempt = 0; ; attempt++) {
+      // Without a resourceVersion, or to carry over uid/creationTimestamp, read the current value.
+      let expected = wanted;
+      if (!wanted || v3) {
+        const cur = (await this.call(() => this.client.get(key).exec())).kvs[0];
+        if (!cur) throw new NotFoundError(ref(r));
+        if (wanted && wanted !== cur.mod_revision) throw new ConflictError(ref(r), wanted, cur.mod_revision);
+        expected = cur.mod_revision;
+        if (v3) keepIdentity(r, key, cur);
+      }
+      const value = encodeValue(r);
+      const res = await this.call(() =>
+        this.client.if(key, 'Mod', '==', expected!).then(this.client.put(key).value(value)).else(this.client.get(key)).commit());
+      if (res.succeeded) return decodeKV(r.kind, key, value, res.header.revision) as R;
+      const now = res.responses[0]?.response_range?.kvs?.[0];
+      if (!now) throw new NotFoundError(ref(r));
+      if (wanted || attempt >= UNCONDITIONAL_RETRIES) throw new ConflictError(ref(r), expected, now.mod_revision);
+    }
+  }
+
+  async delete<K extends KindName>(kind: K, name: string, namespace?: string, opts: DeleteOptions = {}): Promise<KindMap[K]> {
+    const rf = refOf(kind, name, namespace);
+    for (let attempt = 0; ; attempt++) {
+      // Read first: the deleted object is returned, and the delete is a CAS on what was read.
+      const { key, kv } = await this.read(kind, name, namespace);
+      const wanted = opts.resourceVersion;
+      if (wanted && wanted !== kv.mod_revision) throw new ConflictError(rf, wanted, kv.mod_revision);
+      const res = await this.call(() =>
+        this.client.if(key, 'Mod', '==', kv.mod_revision).then(this.client.delete().key(key)).else(this.client.get(key)).commit());
+      if (res.succeeded) {
+        try {
+          return decodeKV(kind, key, kv.value.toString(), kv.mod_revision) as KindMap[K];
+        } catch (e) {
+          // Deleting an unreadable value is how one repairs it; report what is known.
+          if (!(e instanceof DecodeError)) throw e;
+          return stubOf(kind, key, kv.mod_revision) as KindMap[K];
+        }
+      }
+      const now = res.responses[0]?.response_range?.kvs?.[0];
+      if (!now) throw new NotFoundError(rf);
+      if (wanted || attempt >= UNCONDITIONAL_RETRIES) throw new ConflictError(rf, wanted ?? kv.mod_revision, now.mod_revision);
+    }
+  }
+
+  async watch<K extends KindName>(kind: K, opts: WatchOptions, onEvent: (ev: WatchEvent<KindMap[K]>) => void): Promise<Watch> {
+    const w = new PrefixWatch<KindMap[K]>({
+      client: this.client,
+      prefix: listPrefixOf(kind, opts.namespace),
+      exact: KINDS[kind].storage === 'ipam-config',
+      list: () => this.list(kind, opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+      decode: (kv) => this.decodeOrSkip(kind, kv) as KindMap[K] | undefined,
+      stub: (key, rev) => stubOf(kind, key, rev) as KindMap[K] | undefined,
+      fail: (e) => this.failure(e),
+      endpoints: this.where,
+      timeoutMs: this.timeoutMs,
+    }, onEvent);
+    await w.open(opts.revision);
+    const handle: Watch = {
+      close: async () => {
+        this.watches.delete(handle);
+        await w.close();
+      },
+    };
+    this.watches.add(handle);
+    return handle;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.watches].map((w) => w.close()));
+    this.client.close();
+  }
+
+  /** The stored key/value a name denotes (several candidate keys only for IPv6 BlockAffinity names). */
+  private async read(kind: KindName, name: string, namespace?: string): Promise<{ key: string; kv: IKeyValue }> {
+    const keys = candidateKeys(kind, name, namespace);
+    const found = await this.call(() => Promise.all(keys.map((k) => this.client.get(k).exec())));
+    const i = found.findIndex((res) => res.kvs.length > 0);
+    if (i < 0) throw new NotFoundError(refOf(kind, name, namespace));
+    return { key: keys[i]!, kv: found[i]!.kvs[0]! };
+  }
+
+  /** A list or watch must not fail because one stored value is corrupt: skip it and say so. */
   private decodeOrSkip(kind: KindName, kv: IKeyValue): AnyResource | undefined {
     const key = kv.key.toString();
     if (!keyMatchesKind(kind, key)) return undefined;
@@ -115,150 +186,104 @@ export class EtcdDatastore implements Datastore {
     }
   }
 
-  async create<R extends AnyResource>(resource: R): Promise<R> {
-    const r = structuredClone(resource);
-    delete r.metadata.resourceVersion;
-    if (KINDS[r.kind].storage === 'v3') {
-      r.metadata.uid ??= randomUUID();
-      r.metadata.creationTimestamp ??= new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  /** Runs one etcd request within the time budget, mapping client failures to datastore errors. */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ConnectionError(`cannot reach etcd at ${this.where}: no answer within ${this.timeoutMs / 1000} s`)), this.timeoutMs);
+    });
+    try {
+      return await Promise.race([fn(), timeout]);
+    } catch (e) {
+      throw this.failure(e);
+    } finally {
+      clearTimeout(timer);
     }
-    const key = keyOfResource(r);
-    const res = await this.call('create', () =>
-      this.client.if(key, 'Version', '==', 0).then(this.client.put(key).value(encodeValue(r))).commit());
-    if (!res.succeeded) throw new AlreadyExistsError(this.ref(r.kind, r.metadata.name, r.metadata.namespace));
-    return { ...r, metadata: { ...r.metadata, resourceVersion: res.header.revision } };
   }
 
-  async update<R extends AnyResource>(resource: R): Promise<R> {
-    const r = structuredClone(resource);
-    const key = keyOfResource(r);
-    const ref = this.ref(r.kind, r.metadata.name, r.metadata.namespace);
-    const rv = r.metadata.resourceVersion;
-    const existing = await this.call('get', () => this.client.get(key).exec());
-    const cur = existing.kvs[0];
-    if (!cur) throw new NotFoundError(ref);
-    if (rv && rv !== cur.mod_revision) throw new ConflictError(ref, rv, cur.mod_revision);
-    // Identity fields are owned by the store, not by the writer.
-    if (KINDS[r.kind].storage === 'v3') {
-      try {
-        const stored = decodeKV(r.kind, key, cur.value.toString(), cur.mod_revision);
-        r.metadata.uid = stored.metadata.uid ?? r.metadata.uid;
-        r.metadata.creationTimestamp = stored.metadata.creationTimestamp ?? r.metadata.creationTimestamp;
-      } catch (e) {
-        if (!(e instanceof DecodeError)) throw e;
-      }
+  private failure(e: unknown): Error {
+    if (e instanceof DatastoreError) return e;
+    const f = describeFailure(e, this.timeoutMs);
+    switch (f.kind) {
+      case 'transport': return new ConnectionError(`cannot reach etcd at ${this.where}: ${f.cause}`, e);
+      case 'auth': return new ConnectionError(`etcd at ${this.where} refused the request: ${f.cause}`, e);
+      case 'other': return new DatastoreError(`etcd at ${this.where}: ${f.cause}`);
     }
-    const expected = rv ?? cur.mod_revision;
-    const res = await this.call('update', () =>
-      this.client.if(key, 'Mod', '==', expected).then(this.client.put(key).value(encodeValue(r))).else(this.client.get(key)).commit());
-    if (!res.succeeded) {
-      const now = res.responses[0]?.response_range?.kvs?.[0];
-      if (!now) throw new NotFoundError(ref);
-      throw new ConflictError(ref, expected, now.mod_revision);
-    }
-    return { ...r, metadata: { ...r.metadata, resourceVersion: res.header.revision } };
-  }
-
-  async delete<K extends KindName>(kind: K, name: string, namespace?: string, opts: DeleteOptions = {}): Promise<KindMap[K]> {
-    const ref = this.ref(kind, name, namespace);
-    const key = await this.keyFor(kind, name, namespace);
-    if (!key) throw new NotFoundError(ref);
-    const existing = await this.call('get', () => this.client.get(key).exec());
-    const cur = existing.kvs[0];
-    if (!cur) throw new NotFoundError(ref);
-    if (opts.resourceVersion && opts.resourceVersion !== cur.mod_revision) throw new ConflictError(ref, opts.resourceVersion, cur.mod_revision);
-    const expected = opts.resourceVersion ?? cur.mod_revision;
-    const res = await this.call('delete', () =>
-      this.client.if(key, 'Mod', '==', expected).then(this.client.delete().key(key)).else(this.client.get(key)).commit());
-    if (!res.succeeded) {
-      const now = res.responses[0]?.response_range?.kvs?.[0];
-      if (!now) throw new NotFoundError(ref);
-      throw new ConflictError(ref, expected, now.mod_revision);
-    }
-    return decodeKV(kind, key, cur.value.toString(), cur.mod_revision) as KindMap[K];
-  }
-
-  async watch<K extends KindName>(kind: K, opts: WatchOptions, onEvent: (ev: WatchEvent<KindMap[K]>) => void): Promise<Watch> {
-    const prefix = listPrefixOf(kind, opts.namespace);
-    const exact = KINDS[kind].storage === 'ipam-config';
-    let closed = false;
-    let watcher: Watcher | undefined;
-    // The last revision delivered; the watch continues strictly after it.
-    let revision = 0n;
-
-    const relist = async () => {
-      const res = await this.list(kind, opts.namespace !== undefined ? { namespace: opts.namespace } : {});
-      revision = BigInt(res.revision);
-      if (!closed) onEvent({ type: 'resync', items: res.items, revision: res.revision });
-    };
-    const decode = (kv: IKeyValue): KindMap[K] | undefined => this.decodeOrSkip(kind, kv) as KindMap[K] | undefined;
-
-    const start = async (): Promise<void> => {
-      const builder = this.client.watch().withPreviousKV().startRevision(String(revision + 1n));
-      const w = await this.call('watch', () => (exact ? builder.key(prefix) : builder.prefix(prefix)).create());
-      if (closed) {
-        await w.cancel();
-        return;
-      }
-      watcher = w;
-      w.on('put', (kv, prev) => {
-        revision = BigInt(kv.mod_revision);
-        const r = decode(kv);
-        if (!r) return;
-        const previous = prev ? decode(prev) : undefined;
-        onEvent(kv.version === '1' || !previous ? { type: 'added', resource: r } : { type: 'modified', resource: r, previous });
-      });
-      w.on('delete', (kv, prev) => {
-        revision = BigInt(kv.mod_revision);
-        const r = prev ? decode(prev) : undefined;
-        if (r) onEvent({ type: 'deleted', resource: r, revision: kv.mod_revision });
-      });
-      w.on('error', (err) => {
-        if (closed) return;
-        // The server cancelled the watch. The usual cause is a compacted start revision (etcd
-        // 3.4 gives no reason text), so re-list: a resync is always a safe way to continue.
-        log.warn('etcd watch cancelled; re-listing', { prefix, error: String(err?.message) });
-        watcher = undefined;
-        void (async () => {
-          for (let delay = 100; !closed; delay = Math.min(delay * 2, 5000)) {
-            try {
-              await relist();
-              await start();
-              return;
-            } catch (e) {
-              onEvent({ type: 'error', error: e as Error });
-              await new Promise((res) => setTimeout(res, delay));
-            }
-          }
-        })();
-      });
-    };
-
-    if (opts.revision === undefined) await relist();
-    else revision = BigInt(opts.revision);
-    await start();
-
-    const handle: Watch = {
-      close: async () => {
-        closed = true;
-        this.watches.delete(handle);
-        await watcher?.cancel().catch(() => undefined);
-      },
-    };
-    this.watches.add(handle);
-    return handle;
-  }
-
-  async close(): Promise<void> {
-    await Promise.all([...this.watches].map((w) => w.close()));
-    this.client.close();
   }
 }
 
-function describeEtcdError(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  if (/ECONNREFUSED|connection refused/i.test(msg)) return 'connection refused';
-  if (/deadline|timed? ?out/i.test(msg)) return 'timed out';
-  if (/certificate|SSL|TLS|handshake/i.test(msg)) return `TLS failure: ${msg}`;
-  return msg.split('\n')[0]!;
+function refOf(kind: KindName, name: string, namespace?: string): ResourceRef {
+  return { kind, name, ...(KINDS[kind].namespaced && namespace ? { namespace } : {}) };
+}
+
+function ref(r: AnyResource): ResourceRef {
+  return refOf(r.kind, r.metadata.name, r.metadata.namespace);
+}
+
+/** uid and creationTimestamp belong to the stored object, not to whoever writes it next. */
+function keepIdentity(r: AnyResource, key: string, cur: IKeyValue): void {
+  try {
+    const stored = decodeKV(r.kind, key, cur.value.toString(), cur.mod_revision);
+    if (stored.metadata.uid) r.metadata.uid = stored.metadata.uid;
+    if (stored.metadata.creationTimestamp) r.metadata.creationTimestamp = stored.metadata.creationTimestamp;
+  } catch (e) {
+    if (!(e instanceof DecodeError)) throw e; // an unreadable value is simply replaced
+  }
+}
+
+const URL_RE = /^(https?):\/\/[^/\s]+\/?$/;
+
+function readPem(file: string, what: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new ConfigError(`cannot read the etcd ${what} file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** etcd3 client options: TLS by the endpoints' scheme, per-attempt deadlines, safe retries only. */
+function clientOptions(opts: EtcdOptions, timeoutMs: number): IOptions {
+  if (!opts.endpoints.length) throw new ConfigError('no etcd endpoints given');
+  const schemes = new Set(opts.endpoints.map((e) => {
+    const m = URL_RE.exec(e);
+    if (!m) throw new ConfigError(`"${e}" is not an etcd endpoint URL (expected http(s)://host:port)`);
+    return m[1];
+  }));
+  if (schemes.size > 1) throw new ConfigError(`etcd endpoints ${opts.endpoints.join(',')} mix http:// and https://`);
+  const tls = schemes.has('https');
+  const hasCert = !!(opts.certFile || opts.cert);
+  const hasKey = !!(opts.keyFile || opts.key);
+  if (hasCert !== hasKey) throw new ConfigError('an etcd client certificate and its key must be given together');
+  if (!tls && (opts.caFile || opts.caCert || hasCert)) {
+    log.warn('etcd TLS settings are ignored for http:// endpoints', { endpoints: opts.endpoints });
+  }
+  if (!!opts.username !== !!opts.password) throw new ConfigError('the etcd username and password must be given together');
+
+  const n = opts.endpoints.length;
+  // Each attempt gets a share of the budget so that one silent endpoint leaves time for another.
+  const perAttempt = n > 1 ? Math.max(1000, Math.floor(timeoutMs / n)) : timeoutMs;
+  const deadline = () => ({ deadline: Date.now() + perAttempt });
+  const pem = (text: string | undefined, file: string | undefined, what: string) =>
+    text !== undefined ? Buffer.from(text) : file ? readPem(file, what) : undefined;
+  const ca = pem(opts.caCert, opts.caFile, 'CA certificate');
+  const cert = pem(opts.cert, opts.certFile, 'client certificate');
+  const key = pem(opts.key, opts.keyFile, 'client key');
+  return {
+    hosts: opts.endpoints,
+    dialTimeout: timeoutMs,
+    // Without a CA the system's trusted roots apply (grpc's default for a missing root).
+    ...(tls ? { credentials: { rootCertificate: ca as Buffer, ...(key ? { privateKey: key } : {}), ...(cert ? { certChain: cert } : {}) } } : {}),
+    ...(opts.username ? { auth: { username: opts.username, password: opts.password!, callOptions: deadline } } : {}),
+    // Keepalives notice a server that vanished without closing the connection (as Calico: 30 s / 10 s).
+    grpcOptions: { 'grpc.keepalive_time_ms': 30_000, 'grpc.keepalive_timeout_ms': 10_000 },
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : deadline()),
+    faultHandling: {
+      host: () => noop,
+      global: retry(handleWhen(neverSent), { maxAttempts: 2 * n, backoff: new ConstantBackoff(50) }),
+      // Jittered so that many nodes do not reconnect in step after an etcd restart. etcd3 calls
+      // next() on this before reading a duration, as a backoff factory (its own default) offers;
+      // its typing asks for an instance.
+      watchBackoff: new ExponentialBackoff({ generator: halfJitterGenerator, initialDelay: opts.watchRetryMs ?? 200, maxDelay: 5000 }) as unknown as IBackoff<unknown>,
+    },
+  };
 }
