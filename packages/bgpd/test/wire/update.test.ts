@@ -1,182 +1,190 @@
 import { expect } from 'chai';
-import { WireError, buildUpdates, decodeUpdate, encodeEndOfRib, endOfRibFamily, validateUpdate, Framer, type DecodeContext, type Prefix } from '@tabby/bgpd';
-import { hex, MARKER, toHex } from './hex.js';
+import {
+  decodeUpdate, encodeEndOfRib, encodeUpdate, endOfRibFamily, mergeAs4Path, asPathLength, type DecodeContext, type PathAttributes,
+} from '@tabby/bgpd';
+import { errorOf, hex, summary, toHex, update } from './hex.js';
+import {
+  EOR_V4, EOR_V6, UPDATE_ADD_PATH, UPDATE_AS4, UPDATE_V4, UPDATE_V6, UPDATE_WITHDRAW_V4, UPDATE_WITHDRAW_V6,
+} from './vectors.js';
 
-const ctx4: DecodeContext = { fourOctetAs: true };
-
-// An UPDATE as a 4-octet-AS eBGP peer sends it for two prefixes.
-const UPDATE_BYTES = hex(`
-  ${MARKER}
-  0034 02            # length 52, UPDATE
-  0000               # withdrawn routes length 0
-  0014               # path attribute length 20
-  40 01 01 00        # ORIGIN IGP
-  40 02 06 02 01 0000fde9   # AS_PATH: SEQUENCE of 1 AS, 65001
-  40 03 04 0a000001  # NEXT_HOP 10.0.0.1
-  1a 0af40100        # NLRI 10.244.1.0/26
-  18 0af402          # NLRI 10.244.2.0/24
-`);
-
-function buildAttrsUpdate(attrHex: string, nlriHex = '18 0a0000'): Uint8Array {
-  const attrs = hex(attrHex);
-  const nlri = hex(nlriHex);
-  const len = 19 + 4 + attrs.length + nlri.length;
-  return new Uint8Array([...hex(MARKER), len >> 8, len & 0xff, 2, 0, 0, attrs.length >> 8, attrs.length & 0xff, ...attrs, ...nlri]);
-}
+const ctx: DecodeContext = { fourOctetAs: true };
 const ORIGIN = '40 01 01 00';
-const ASPATH = '40 02 06 02 01 0000fde9';
-const NEXTHOP = '40 03 04 0a000001';
+const AS_PATH = '40 02 06 02 01 0000fde9';
+const NEXT_HOP = '40 03 04 0a000001';
+const BASE = `${ORIGIN} ${AS_PATH} ${NEXT_HOP}`;
+const NLRI = '18 0a0000'; // 10.0.0.0/24
 
-describe('wire: UPDATE decode and validation', () => {
-  it('decodes a hand-written UPDATE', () => {
-    const d = decodeUpdate(UPDATE_BYTES, ctx4);
+/** Attributes of a clean UPDATE with `extra` appended. */
+const attrsOf = (extra: string, c: DecodeContext = ctx) => {
+  const d = decodeUpdate(update(`${BASE} ${extra}`, NLRI), c);
+  expect(d.attributeErrors.map(summary)).to.deep.equal([]);
+  return d.message.attributes;
+};
+
+describe('wire: UPDATE decoding', () => {
+  it('IPv4: attributes and NLRI', () => {
+    const d = decodeUpdate(UPDATE_V4, ctx);
     expect(d.attributeErrors).to.deep.equal([]);
     expect(d.message).to.deep.equal({
       type: 'update', withdrawn: [],
       attributes: { origin: 0, asPath: [{ type: 2, asns: [65001] }], nextHop: '10.0.0.1' },
       nlri: [{ prefix: '10.244.1.0/26' }, { prefix: '10.244.2.0/24' }],
     });
-    expect(validateUpdate(d, { ibgp: false }).action).to.equal('accept');
+    expect([...d.raw.keys()]).to.deep.equal([1, 2, 3]);
+    expect(toHex(d.raw.get(3)!)).to.equal('4003040a000001');
   });
 
-  it('the builder produces exactly those bytes', () => {
-    const [b, ...rest] = buildUpdates([], [{ attributes: { origin: 0, asPath: [{ type: 2, asns: [65001] }], nextHop: '10.0.0.1' }, prefixes: [{ prefix: '10.244.1.0/26' }, { prefix: '10.244.2.0/24' }] }], { fourOctetAs: true });
-    expect(rest).to.deep.equal([]);
-    expect(toHex(b!)).to.equal(toHex(UPDATE_BYTES));
-  });
-
-  it('missing well-known attributes: 3/3 with the type code as data', () => {
-    const v = validateUpdate(decodeUpdate(buildAttrsUpdate(`${ASPATH} ${NEXTHOP}`), ctx4), { ibgp: false });
-    expect(v.action).to.equal('treat-as-withdraw');
-    if (v.action === 'accept') throw new Error();
-    expect(v.error).to.include({ code: 3, subcode: 3 });
-    expect(toHex(v.error.data)).to.equal('01');
-    const ibgp = validateUpdate(decodeUpdate(buildAttrsUpdate(`${ORIGIN} ${ASPATH} ${NEXTHOP}`), ctx4), { ibgp: true });
-    expect(ibgp.action !== 'accept' && toHex(ibgp.error.data)).to.equal('05');
-  });
-
-  it('invalid ORIGIN is 3/6 and an invalid NEXT_HOP is 3/8, both treat-as-withdraw', () => {
-    const o = validateUpdate(decodeUpdate(buildAttrsUpdate(`40 01 01 07 ${ASPATH} ${NEXTHOP}`), ctx4), { ibgp: false });
-    expect(o.action).to.equal('treat-as-withdraw');
-    expect(o.action !== 'accept' && o.error).to.include({ code: 3, subcode: 6 });
-    const n = validateUpdate(decodeUpdate(buildAttrsUpdate(`${ORIGIN} ${ASPATH} 40 03 04 00000000`), ctx4), { ibgp: false });
-    expect(n.action !== 'accept' && n.error).to.include({ code: 3, subcode: 8 });
-    expect(n.action === 'treat-as-withdraw' && n.withdraw).to.deep.equal([{ prefix: '10.0.0.0/24' }]);
-  });
-
-  it('attribute flags error is 3/4 with the attribute as data', () => {
-    const d = decodeUpdate(buildAttrsUpdate(`80 01 01 00 ${ASPATH} ${NEXTHOP}`), ctx4);
-    expect(d.attributeErrors[0]).to.include({ code: 3, subcode: 4 });
-    expect(toHex(d.attributeErrors[0]!.data)).to.equal('80010100');
-  });
-
-  it('malformed AS_PATH is 3/11; attribute length errors are 3/5', () => {
-    expect(decodeUpdate(buildAttrsUpdate(`${ORIGIN} 40 02 03 02 05 0001 ${NEXTHOP}`), ctx4).attributeErrors[0]).to.include({ code: 3, subcode: 11 });
-    expect(decodeUpdate(buildAttrsUpdate(`${ORIGIN} ${ASPATH} 40 03 03 0a0000`), ctx4).attributeErrors[0]).to.include({ code: 3, subcode: 5 });
-  });
-
-  it('truncated NLRI is 3/10; a withdrawn length beyond the message is 3/1 (session reset)', () => {
-    const e = (() => { try { decodeUpdate(buildAttrsUpdate(`${ORIGIN} ${ASPATH} ${NEXTHOP}`, '18 0a00'), ctx4); } catch (x) { return x as WireError; } return undefined; })();
-    expect(e).to.be.instanceOf(WireError);
-    expect(e).to.include({ code: 3, subcode: 10 });
-    const bad = hex(`${MARKER} 0017 02 00ff 0000`);
-    expect(() => decodeUpdate(bad, ctx4)).to.throw(WireError).with.property('subcode', 1);
-  });
-
-  it('an unknown well-known attribute resets; unknown optional transitive ones travel on with Partial', () => {
-    const v = validateUpdate(decodeUpdate(buildAttrsUpdate(`${ORIGIN} ${ASPATH} ${NEXTHOP} 40 63 01 00`), ctx4), { ibgp: false });
-    expect(v.action).to.equal('reset');
-    const d = decodeUpdate(buildAttrsUpdate(`${ORIGIN} ${ASPATH} ${NEXTHOP} c0 63 02 abcd`), ctx4);
-    expect(d.message.attributes.unknown).to.deep.equal([{ flags: 0xc0, code: 99, value: hex('abcd') }]);
-    const [b] = buildUpdates([], [{ attributes: d.message.attributes, prefixes: [{ prefix: '10.0.0.0/24' }] }], { fourOctetAs: true });
-    expect(toHex(b!)).to.include('e06302abcd');
-  });
-
-  it('duplicate attributes keep the first; duplicate MP_REACH resets', () => {
-    const d = decodeUpdate(buildAttrsUpdate(`${ORIGIN} 40 01 01 02 ${ASPATH} ${NEXTHOP}`), ctx4);
-    expect(d.message.attributes.origin).to.equal(0);
-    expect(validateUpdate(d, { ibgp: false }).action).to.equal('accept');
-  });
-
-  it('rebuilds 4-octet paths from AS_PATH + AS4_PATH from a 2-octet peer, and encodes them', () => {
-    const two = { fourOctetAs: false };
-    const [b] = buildUpdates([], [{ attributes: { origin: 0, asPath: [{ type: 2, asns: [65001, 4200000001, 65003] }], nextHop: '10.0.0.1' }, prefixes: [{ prefix: '10.9.0.0/16' }] }], two);
-    expect(toHex(b!)).to.include('40020802' + '03fde95ba0fdeb'); // AS_TRANS 23456 = 0x5ba0 in place of the 4-octet AS
-    const d = decodeUpdate(b!, two);
-    expect(d.message.attributes.asPath).to.deep.equal([{ type: 2, asns: [65001, 4200000001, 65003] }]);
-  });
-
-  it('IPv6 via MP_REACH with global and link-local next hops round-trips', () => {
-    const prefixes: Prefix[] = [{ prefix: 'fd00:10::/64' }, { prefix: '2001:db8::/32' }];
-    const [b] = buildUpdates([], [{ attributes: { origin: 0, asPath: [] }, prefixes, ipv6NextHops: ['fd00::1', 'fe80::1'] }], { fourOctetAs: true });
-    const d = decodeUpdate(b!, ctx4);
-    expect(d.message.attributes.mpReach).to.deep.equal({ afi: 2, safi: 1, nextHops: ['fd00::1', 'fe80::1'], nlri: prefixes });
-    expect(validateUpdate(d, { ibgp: false }).action).to.equal('accept');
-    const [w] = buildUpdates(prefixes, [], { fourOctetAs: true });
-    expect(decodeUpdate(w!, ctx4).message.attributes.mpUnreach).to.deep.equal({ afi: 2, safi: 1, withdrawn: prefixes });
-  });
-
-  it('ADD-PATH path identifiers are carried when negotiated', () => {
-    const ap = { fourOctetAs: true, addPath: { 1: true } };
-    const [b] = buildUpdates([], [{ attributes: { origin: 0, asPath: [], nextHop: '10.0.0.1' }, prefixes: [{ prefix: '10.1.0.0/16', pathId: 7 }] }], ap);
-    expect(decodeUpdate(b!, ap).message.nlri).to.deep.equal([{ prefix: '10.1.0.0/16', pathId: 7 }]);
-  });
-
-  it('End-of-RIB markers are recognised for both families', () => {
-    expect(toHex(encodeEndOfRib(1, 1))).to.equal(`${MARKER}00170200000000`);
-    expect(endOfRibFamily(decodeUpdate(encodeEndOfRib(1, 1), ctx4).message)).to.deep.equal({ afi: 1, safi: 1 });
-    expect(endOfRibFamily(decodeUpdate(encodeEndOfRib(2, 1), ctx4).message)).to.deep.equal({ afi: 2, safi: 1 });
-    expect(endOfRibFamily(decodeUpdate(UPDATE_BYTES, ctx4).message)).to.equal(undefined);
-  });
-});
-
-describe('wire: UPDATE packing', () => {
-  const many = (n: number, v6 = false): Prefix[] => Array.from({ length: n }, (_, i) => ({
-    prefix: v6 ? `fd00:${(i + 1).toString(16)}::/64` : `10.${i >> 8}.${i & 255}.0/24`,
-  }));
-
-  for (const [label, v6] of [['IPv4', false], ['IPv6', true]] as const) {
-    it(`${label}: 10 000 prefixes with one attribute set fill few UPDATEs, each within 4096 bytes, each prefix once`, () => {
-      const prefixes = many(10_000, v6);
-      const msgs = buildUpdates([], [{ attributes: { origin: 0, asPath: [{ type: 2, asns: [65001] }], ...(v6 ? {} : { nextHop: '10.0.0.1' }), communities: [65001 * 65536 + 100] }, prefixes, ...(v6 ? { ipv6NextHops: ['fd00::1'] } : {}) }], { fourOctetAs: true });
-      const seen: string[] = [];
-      const framer = new Framer();
-      for (const m of msgs) {
-        expect(m.length).to.be.at.most(4096);
-        for (const f of framer.push(m)) {
-          const d = decodeUpdate(f.bytes, ctx4);
-          seen.push(...d.message.nlri.map((p) => p.prefix), ...(d.message.attributes.mpReach?.nlri ?? []).map((p) => p.prefix));
-        }
-      }
-      expect(seen).to.deep.equal(prefixes.map((p) => p.prefix));
-      const perPrefix = v6 ? 9 : 4;
-      const ideal = Math.ceil((prefixes.length * perPrefix) / (4096 - 80));
-      expect(msgs.length).to.be.at.most(ideal + 1);
+  it('IPv6: MP_REACH_NLRI with global and link-local next hops, MED, communities, large communities', () => {
+    expect(decodeUpdate(UPDATE_V6, ctx).message).to.deep.equal({
+      type: 'update', withdrawn: [], nlri: [],
+      attributes: {
+        mpReach: { afi: 2, safi: 1, nextHops: ['fd00::1', 'fe80::1'], nlri: [{ prefix: 'fd00:10::/64' }, { prefix: '2001:db8::/32' }] },
+        origin: 0, asPath: [{ type: 2, asns: [65001, 65002] }], med: 100,
+        communities: [0xfde90064, 0xffffff01], largeCommunities: [[65001, 1, 2]],
+      },
     });
-  }
+  });
 
-  it('withdrawals pack too', () => {
-    const msgs = buildUpdates(many(5000), [], { fourOctetAs: true });
-    expect(msgs.length).to.equal(Math.ceil((5000 * 4) / (4096 - 23)));
-    expect(msgs.flatMap((m) => decodeUpdate(m, ctx4).message.withdrawn)).to.have.length(5000);
+  it('withdrawals: IPv4 in the Withdrawn Routes field, IPv6 in MP_UNREACH_NLRI', () => {
+    expect(decodeUpdate(UPDATE_WITHDRAW_V4, ctx).message.withdrawn).to.deep.equal([{ prefix: '10.244.1.0/26' }, { prefix: '10.0.0.0/8' }]);
+    expect(decodeUpdate(UPDATE_WITHDRAW_V6, ctx).message.attributes).to.deep.equal({ mpUnreach: { afi: 2, safi: 1, withdrawn: [{ prefix: 'fd00:10::/64' }] } });
+  });
+
+  it('ADD-PATH path identifiers when negotiated for the family, and not otherwise', () => {
+    const d = decodeUpdate(UPDATE_ADD_PATH, { fourOctetAs: true, addPath: { 1: true } });
+    expect(d.message.withdrawn).to.deep.equal([{ prefix: '10.2.0.0/16', pathId: 3 }]);
+    expect(d.message.nlri).to.deep.equal([{ prefix: '10.1.0.0/24', pathId: 7 }]);
+    // The same bytes without ADD-PATH are nonsense: prefix length 0 then 0, 0, 3 ... runs past the end.
+    expect(errorOf(() => decodeUpdate(UPDATE_ADD_PATH, { fourOctetAs: true, addPath: { 2: true } }))).to.include({ code: 3, subcode: 10 });
+  });
+
+  it('ADD-PATH in MP_REACH_NLRI for IPv6', () => {
+    const bytes = update(`90 0e 0020 0002 01 10 fd000000000000000000000000000001 00 00000009 30 fd0000000001 ${ORIGIN} 40 02 00`);
+    const d = decodeUpdate(bytes, { fourOctetAs: true, addPath: { 2: true } });
+    expect(d.attributeErrors).to.deep.equal([]);
+    expect(d.message.attributes.mpReach!.nlri).to.deep.equal([{ prefix: 'fd00:0:1::/48', pathId: 9 }]);
+  });
+
+  it('host bits past the prefix length are cleared', () => {
+    expect(decodeUpdate(update(BASE, '17 0a0101'), ctx).message.nlri).to.deep.equal([{ prefix: '10.1.0.0/23' }]);
+    expect(decodeUpdate(update(BASE, '00'), ctx).message.nlri).to.deep.equal([{ prefix: '0.0.0.0/0' }]);
+  });
+
+  it('2-octet AS peer: AS4_PATH and AS4_AGGREGATOR recover the real values (RFC 6793 §4.2.3)', () => {
+    const a = decodeUpdate(UPDATE_AS4, { fourOctetAs: false }).message.attributes;
+    expect(a.asPath).to.deep.equal([{ type: 2, asns: [65001, 4200000001, 65003] }]);
+    expect(a.aggregator).to.deep.equal({ asn: 4200000001, address: '10.0.0.9' });
+  });
+
+  it('AS4 attributes are ignored when AGGREGATOR is not AS_TRANS, and between 4-octet speakers', () => {
+    const ignored = decodeUpdate(update(`${ORIGIN} 40 02 04 02 01 5ba0 ${NEXT_HOP} c0 07 06 fde9 0a000009 c0 11 06 02 01 fa56ea01`, NLRI), { fourOctetAs: false });
+    expect(ignored.message.attributes.asPath).to.deep.equal([{ type: 2, asns: [23456] }]);
+    expect(ignored.message.attributes.aggregator).to.deep.equal({ asn: 65001, address: '10.0.0.9' });
+    const four = decodeUpdate(update(`${BASE} c0 11 06 02 01 fa56ea01`, NLRI), ctx).message.attributes;
+    expect(four.asPath).to.deep.equal([{ type: 2, asns: [65001] }]);
+    expect(four.unknown).to.equal(undefined);
+  });
+
+  it('mergeAs4Path: leading AS numbers of AS_PATH, sets counted once, confederations kept, longer AS4_PATH ignored', () => {
+    const seq = (...asns: number[]) => ({ type: 2 as const, asns });
+    expect(mergeAs4Path([seq(1, 2, 23456, 23456)], [seq(400000, 500000)])).to.deep.equal([seq(1, 2, 400000, 500000)]);
+    expect(mergeAs4Path([{ type: 3, asns: [64512] }, seq(1, 23456)], [seq(400000)])).to.deep.equal([{ type: 3, asns: [64512] }, seq(1, 400000)]);
+    expect(mergeAs4Path([seq(1), { type: 1, asns: [7, 8] }, seq(23456)], [seq(400000)])).to.deep.equal([seq(1), { type: 1, asns: [7, 8] }, seq(400000)]);
+    expect(mergeAs4Path([seq(23456)], [seq(400000, 500000)])).to.deep.equal([seq(23456)]);
+    expect(asPathLength([seq(1, 2), { type: 1, asns: [3, 4] }, { type: 4, asns: [5] }])).to.equal(3);
+  });
+
+  it('the Extended Length flag is accepted for short attributes', () => {
+    expect(attrsOf('d0 08 0004 fde90064').communities).to.deep.equal([0xfde90064]);
+  });
+
+  it('optional attributes: originator, cluster list, extended communities, aggregator, atomic aggregate', () => {
+    const a = attrsOf('40 06 00 c0 07 08 0000fde9 0a000009 80 09 04 0a000005 80 0a 08 0a000006 0a000007 c0 10 08 0002fde900000064');
+    expect(a).to.deep.include({
+      atomicAggregate: true, aggregator: { asn: 65001, address: '10.0.0.9' }, originatorId: '10.0.0.5',
+      clusterList: ['10.0.0.6', '10.0.0.7'], extendedCommunities: [hex('0002fde900000064')],
+    });
+  });
+
+  it('large communities: duplicates dropped (RFC 8092 §5)', () => {
+    expect(attrsOf('c0 20 18 00000001 00000002 00000003 00000001 00000002 00000003').largeCommunities).to.deep.equal([[1, 2, 3]]);
+  });
+
+  it('unknown optional attributes: transitive ones kept (flags, code, value), non-transitive ones dropped', () => {
+    const a = attrsOf('c0 63 02 abcd 80 64 01 00 e0 65 01 ee');
+    expect(a.unknown).to.deep.equal([{ flags: 0xc0, code: 99, value: hex('abcd') }, { flags: 0xe0, code: 101, value: hex('ee') }]);
+  });
+
+  it('families other than IPv4/IPv6 unicast are recognised but not parsed', () => {
+    // IPv4 multicast (SAFI 2) and an unknown AFI: next hops and NLRI stay empty.
+    const d = decodeUpdate(update(`80 0e 0d 0001 02 04 0a000001 00 18 0a0000 ${ORIGIN} 40 02 00`), ctx);
+    expect(d.attributeErrors).to.deep.equal([]);
+    expect(d.message.attributes.mpReach).to.deep.equal({ afi: 1, safi: 2, nextHops: [], nlri: [] });
+    expect(decodeUpdate(update('80 0f 05 0019 46 ab cd'), ctx).message.attributes.mpUnreach).to.deep.equal({ afi: 25, safi: 70, withdrawn: [] });
+  });
+
+  it('decoded attributes never refer to the frame', () => {
+    const frame = update(`${BASE} c0 63 02 abcd c0 10 08 0002fde900000064`, NLRI);
+    const a = decodeUpdate(frame, ctx).message.attributes;
+    frame.fill(0);
+    expect(toHex(a.unknown![0]!.value)).to.equal('abcd');
+    expect(toHex(a.extendedCommunities![0]!)).to.equal('0002fde900000064');
+  });
+
+  it('structure errors throw: lengths past the message are 3/1, bad NLRI 3/10', () => {
+    expect(summary(errorOf(() => decodeUpdate(hex('ffffffffffffffffffffffffffffffff 0017 02 00ff 0000'), ctx)))).to.deep.equal({ code: 3, subcode: 1, data: '', action: 'reset' });
+    const total = update(ORIGIN, NLRI);
+    total[22] = 0x40; // total path attribute length 64
+    expect(summary(errorOf(() => decodeUpdate(total, ctx)))).to.deep.equal({ code: 3, subcode: 1, data: '', action: 'reset' });
+    expect(summary(errorOf(() => decodeUpdate(update(BASE, '18 0a00'), ctx)))).to.deep.equal({ code: 3, subcode: 10, data: '', action: 'reset' });
+    expect(summary(errorOf(() => decodeUpdate(update(BASE, '21 0a000000 00'), ctx)))).to.deep.equal({ code: 3, subcode: 10, data: '', action: 'reset' });
+    expect(summary(errorOf(() => decodeUpdate(update('', '', '18 0a00'), ctx)))).to.deep.equal({ code: 3, subcode: 10, data: '', action: 'reset' });
   });
 });
 
-describe('wire: UPDATE robustness', () => {
-  it('decoding mutated UPDATEs only ever throws WireError', () => {
-    let seed = 7;
-    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
-    const base = [UPDATE_BYTES, buildUpdates([], [{ attributes: { origin: 0, asPath: [], communities: [1] }, prefixes: [{ prefix: 'fd00::/64' }], ipv6NextHops: ['fd00::1'] }], { fourOctetAs: true })[0]!];
-    for (let i = 0; i < 20_000; i++) {
-      const src = base[i % 2]!;
-      const b = src.slice(0, 19 + (rnd() % (src.length - 18)));
-      for (let k = 0; k < 1 + (rnd() % 4); k++) b[19 + (rnd() % Math.max(1, b.length - 19))] = rnd() & 0xff;
-      try {
-        const d = decodeUpdate(b, { fourOctetAs: (i & 1) === 0, addPath: { 1: (i & 2) === 0 } });
-        validateUpdate(d, { ibgp: (i & 4) === 0 });
-      } catch (e) {
-        expect(e, `input ${toHex(b)}`).to.be.instanceOf(WireError);
-      }
+describe('wire: UPDATE encoding', () => {
+  it('encodeUpdate writes MP attributes first, the rest in type order, exactly as the vectors', () => {
+    for (const v of [UPDATE_V4, UPDATE_V6, UPDATE_WITHDRAW_V4, UPDATE_WITHDRAW_V6]) {
+      expect(toHex(encodeUpdate(decodeUpdate(v, ctx).message, ctx))).to.equal(toHex(v));
     }
+    expect(toHex(encodeUpdate(decodeUpdate(UPDATE_ADD_PATH, { fourOctetAs: true, addPath: { 1: true } }).message, { fourOctetAs: true, addPath: { 1: true } }))).to.equal(toHex(UPDATE_ADD_PATH));
+  });
+
+  it('the Extended Length flag is set only when a value exceeds 255 bytes', () => {
+    const base: PathAttributes = { origin: 0, asPath: [], nextHop: '10.0.0.1' };
+    const short = encodeUpdate({ withdrawn: [], nlri: [], attributes: { ...base, communities: Array.from({ length: 63 }, (_, i) => i) } }, ctx);
+    expect(toHex(short)).to.include('c008fc'); // 252 bytes: one length byte
+    const long = encodeUpdate({ withdrawn: [], nlri: [], attributes: { ...base, communities: Array.from({ length: 64 }, (_, i) => i) } }, ctx);
+    expect(toHex(long)).to.include('d0080100'); // 256 bytes: Extended Length, two length bytes
+    expect(decodeUpdate(long, ctx).message.attributes.communities).to.have.length(64);
+  });
+
+  it('unknown optional transitive attributes go out with the Partial bit; 4-octet AS numbers as AS_TRANS + AS4_PATH', () => {
+    const a: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [65001, 4200000001] }], nextHop: '10.0.0.1', unknown: [{ flags: 0xc0, code: 99, value: hex('abcd') }] };
+    const bytes = encodeUpdate({ withdrawn: [], attributes: a, nlri: [{ prefix: '10.0.0.0/24' }] }, { fourOctetAs: false });
+    expect(toHex(bytes)).to.include('e06302abcd');
+    expect(toHex(bytes)).to.include('400206' + '0202fde95ba0');
+    expect(toHex(bytes)).to.include('c0110a' + '02020000fde9fa56ea01');
+    expect(decodeUpdate(bytes, { fourOctetAs: false }).message.attributes.asPath).to.deep.equal(a.asPath);
+  });
+
+  it('refuses what does not fit, and IPv6 prefixes outside MP attributes', () => {
+    const nlri = Array.from({ length: 1100 }, (_, i) => ({ prefix: `10.${i >> 8}.${i & 255}.0/24` }));
+    expect(() => encodeUpdate({ withdrawn: [], attributes: { origin: 0, asPath: [], nextHop: '10.0.0.1' }, nlri }, ctx)).to.throw(/exceeds 4096/);
+    expect(encodeUpdate({ withdrawn: [], attributes: { origin: 0, asPath: [], nextHop: '10.0.0.1' }, nlri }, { ...ctx, extendedMessage: true }).length).to.be.greaterThan(4096);
+    expect(() => encodeUpdate({ withdrawn: [{ prefix: 'fd00::/8' }], attributes: {}, nlri: [] }, ctx)).to.throw(/MP_/);
+  });
+});
+
+describe('wire: End-of-RIB', () => {
+  it('encodes the RFC 4724 markers', () => {
+    expect(toHex(encodeEndOfRib(1, 1))).to.equal(toHex(EOR_V4));
+    expect(toHex(encodeEndOfRib(2, 1))).to.equal(toHex(EOR_V6));
+  });
+
+  it('recognises them, and nothing else', () => {
+    expect(endOfRibFamily(decodeUpdate(EOR_V4, ctx).message)).to.deep.equal({ afi: 1, safi: 1 });
+    expect(endOfRibFamily(decodeUpdate(EOR_V6, ctx).message)).to.deep.equal({ afi: 2, safi: 1 });
+    for (const v of [UPDATE_V4, UPDATE_V6, UPDATE_WITHDRAW_V4, UPDATE_WITHDRAW_V6]) expect(endOfRibFamily(decodeUpdate(v, ctx).message)).to.equal(undefined);
   });
 });
