@@ -1,3 +1,4 @@
 export * from './etcd.js';
+export * from './proxy.js';
 export * from './netns.js';
 export * from './daemons.js';

@@ -32,6 +32,7 @@ export function describeFailure(e: unknown, timeoutMs: number): Failure {
   if (/ENOTFOUND|EAI_AGAIN/.test(detail)) return t('host name not found');
   if (/EHOSTUNREACH|ENETUNREACH/.test(detail)) return t('host unreachable');
   if (/ECONNRESET/.test(detail)) return t('connection reset by the server');
+  if (/Connection dropped|EtcdWatchStreamEnded|stream ended/i.test(`${name} ${detail}`)) return t('connection lost');
   if (/alert (bad certificate|certificate required|handshake failure|unknown ca)/i.test(detail)) {
     return t('TLS handshake failed: the server did not accept our client certificate (none given, or not signed by a CA it trusts)');
   }

@@ -27,7 +27,23 @@ export interface WatchSource<R> {
   timeoutMs: number;
 }
 
-const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
+/** A delay that close() can cut short, so no timer outlives the watch. */
+class Pause {
+  private timer: NodeJS.Timeout | undefined;
+  private done: (() => void) | undefined;
+  wait(ms: number): Promise<void> {
+    return new Promise((res) => {
+      this.done = res;
+      this.timer = setTimeout(() => this.end(), ms);
+    });
+  }
+  end(): void {
+    clearTimeout(this.timer);
+    const d = this.done;
+    this.done = undefined;
+    d?.();
+  }
+}
 
 export class PrefixWatch<R> implements Watch {
   private revision = 0n;
@@ -37,21 +53,27 @@ export class PrefixWatch<R> implements Watch {
   private down = false;
   private recovering = false;
   private abortAttach: (() => void) | undefined;
+  private readonly pause = new Pause();
 
   constructor(private readonly src: WatchSource<R>, private readonly onEvent: (ev: WatchEvent<R>) => void) {}
 
   /** Lists first (without a revision) or resumes after `revision`; fails fast when etcd is unreachable. */
   async open(revision?: string): Promise<void> {
-    if (revision === undefined) await this.relist();
-    else {
-      if (!/^\d+$/.test(revision)) throw new InvalidArgumentError(`watch: revision "${revision}" is not a number`);
-      this.revision = BigInt(revision);
-    }
-    if ((await this.attach()) === 'connected') return;
-    // The start revision was compacted: start over from a list.
-    await this.relist();
-    if ((await this.attach()) !== 'connected') {
-      throw new ConnectionError(`etcd at ${this.src.endpoints} cancelled the watch on ${this.src.prefix}`);
+    try {
+      if (revision === undefined) await this.relist();
+      else {
+        if (!/^\d+$/.test(revision)) throw new InvalidArgumentError(`watch: revision "${revision}" is not a number`);
+        this.revision = BigInt(revision);
+      }
+      if ((await this.attach()) === 'connected') return;
+      // The start revision was compacted: start over from a list.
+      await this.relist();
+      if ((await this.attach()) !== 'connected') {
+        throw new ConnectionError(`etcd at ${this.src.endpoints} cancelled the watch on ${this.src.prefix}`);
+      }
+    } catch (e) {
+      await this.close();
+      throw e;
     }
   }
 
@@ -59,9 +81,14 @@ export class PrefixWatch<R> implements Watch {
     if (this.closed) return;
     this.closed = true;
     this.abortAttach?.();
+    this.pause.end();
     const w = this.watcher;
     this.watcher = undefined;
-    if (w) await Promise.race([w.cancel().catch(() => undefined), sleep(2000)]);
+    if (w) {
+      // A server that stopped answering must not hold close() up for long.
+      const bounded = new Pause();
+      await Promise.race([w.cancel().catch(() => undefined).finally(() => bounded.end()), bounded.wait(2000)]);
+    }
   }
 
   private emit(ev: WatchEvent<R>): void {
@@ -97,7 +124,10 @@ export class PrefixWatch<R> implements Watch {
       const timer = setTimeout(() => giveUp(new ConnectionError(`cannot reach etcd at ${this.src.endpoints}: no answer within ${this.src.timeoutMs / 1000} s (watch)`)), this.src.timeoutMs);
       this.abortAttach = () => settle(() => resolve('cancelled'));
 
+      // Only the current watcher speaks; one given up on may still report its fate.
+      const current = () => this.watcher === w && !this.closed;
       w.on('connected', () => {
+        if (!current()) return;
         this.resumeAfterDelivered(w);
         if (this.down) {
           this.down = false;
@@ -105,17 +135,17 @@ export class PrefixWatch<R> implements Watch {
         }
         settle(() => resolve('connected'));
       });
-      w.on('put', (kv, prev) => this.onPut(kv, prev));
-      w.on('delete', (kv, prev) => this.onDelete(kv, prev));
+      w.on('put', (kv, prev) => { if (current()) this.onPut(kv, prev); });
+      w.on('delete', (kv, prev) => { if (current()) this.onDelete(kv, prev); });
       w.on('data', (res: IWatchResponse) => {
+        if (!current()) return;
         // An empty response is a progress notification, which etcd sends only to watchers that
         // have caught up: everything up to its revision has been delivered.
         if (res.events.length === 0 && BigInt(res.header.revision) > this.revision) this.revision = BigInt(res.header.revision);
         this.resumeAfterDelivered(w);
       });
       w.on('disconnected', (err: unknown) => {
-        if (giveUp(this.src.fail(err))) return;
-        if (this.closed || this.down) return;
+        if (!current() || giveUp(this.src.fail(err)) || this.down) return;
         this.down = true;
         const error = this.src.fail(err);
         log.warn('etcd watch disconnected; reconnecting', { prefix: this.src.prefix, error: error.message });
@@ -124,8 +154,9 @@ export class PrefixWatch<R> implements Watch {
       w.on('error', (err: Error) => {
         // etcd cancelled the watch, in practice because the start revision was compacted
         // (etcd 3.4 gives no reason). The client has already dropped this watcher.
-        if (this.watcher === w) this.watcher = undefined;
-        if (settle(() => resolve('cancelled')) || this.closed) return;
+        if (!current()) return;
+        this.watcher = undefined;
+        if (settle(() => resolve('cancelled'))) return;
         log.warn('etcd cancelled the watch; re-listing', { prefix: this.src.prefix, error: err.message });
         void this.recover();
       });
@@ -148,7 +179,7 @@ export class PrefixWatch<R> implements Watch {
         } catch (e) {
           this.emit({ type: 'error', error: e as Error });
         }
-        await sleep(delay);
+        await this.pause.wait(delay);
       }
     } finally {
       this.recovering = false;
@@ -156,7 +187,6 @@ export class PrefixWatch<R> implements Watch {
   }
 
   private onPut(kv: IKeyValue, prev: IKeyValue | undefined): void {
-    if (this.closed) return;
     this.revision = BigInt(kv.mod_revision);
     const now = this.src.decode(kv);
     const before = prev ? this.src.decode(prev) : undefined;
@@ -170,7 +200,6 @@ export class PrefixWatch<R> implements Watch {
   }
 
   private onDelete(kv: IKeyValue, prev: IKeyValue | undefined): void {
-    if (this.closed) return;
     this.revision = BigInt(kv.mod_revision);
     const gone = (prev ? this.src.decode(prev) : undefined) ?? this.src.stub(kv.key.toString(), kv.mod_revision);
     if (gone) this.emit({ type: 'deleted', resource: gone, revision: kv.mod_revision });
