@@ -47,23 +47,67 @@ export function prefixFamily(prefix: string): Afi4or6 {
   return prefix.includes(':') ? 2 : 1;
 }
 
-function prefixLength(p: Prefix): number {
-  return Number(p.prefix.slice(p.prefix.indexOf('/') + 1));
+/** The number after the slash, or -1 when there is none. Hand-rolled: this runs per prefix. */
+function prefixLength(text: string, slash: number): number {
+  if (slash < 0 || slash === text.length - 1 || text.length - slash > 4) return -1;
+  let n = 0;
+  for (let i = slash + 1; i < text.length; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** Dotted-quad text into `out`; false if it is not one. Hand-rolled for the same reason. */
+function parseIPv4Into(text: string, end: number, out: Uint8Array): boolean {
+  let octet = 0;
+  let digits = 0;
+  let part = 0;
+  for (let i = 0; i <= end; i++) {
+    const c = i === end ? 46 : text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || octet > 255 || part > 3) return false;
+      out[part++] = octet;
+      octet = 0;
+      digits = 0;
+    } else {
+      const d = c - 48;
+      if (d < 0 || d > 9 || ++digits > 3) return false;
+      octet = octet * 10 + d;
+    }
+  }
+  return part === 4;
 }
 
 /** Encoded size of one prefix. */
 export function prefixSize(p: Prefix, addPath: boolean): number {
-  return (addPath ? PATH_ID_LENGTH : 0) + 1 + ((prefixLength(p) + 7) >> 3);
+  const len = prefixLength(p.prefix, p.prefix.indexOf('/'));
+  if (len < 0) throw new Error(`not a prefix: ${p.prefix}`);
+  return (addPath ? PATH_ID_LENGTH : 0) + 1 + ((len + 7) >> 3);
 }
 
+const addressScratch = new Uint8Array(16);
+
 export function writePrefix(w: Writer, p: Prefix, addPath: boolean): void {
-  const slash = p.prefix.indexOf('/');
-  const afi = prefixFamily(p.prefix);
-  const len = Number(p.prefix.slice(slash + 1));
-  if (slash < 0 || !Number.isInteger(len) || len < 0 || len > (afi === 1 ? 32 : 128)) throw new Error(`not a prefix: ${p.prefix}`);
-  const addr = parseAddress(afi, p.prefix.slice(0, slash));
+  const text = p.prefix;
+  const slash = text.indexOf('/');
+  const len = prefixLength(text, slash);
+  const afi = prefixFamily(text);
+  if (len < 0 || len > (afi === 1 ? 32 : 128)) throw new Error(`not a prefix: ${text}`);
+  let addr: Uint8Array;
+  if (afi === 2) {
+    addr = parseAddress(2, text.slice(0, slash));
+  } else {
+    addr = addressScratch;
+    if (!parseIPv4Into(text, slash, addr)) throw new Error(`not a prefix: ${text}`);
+  }
   const n = (len + 7) >> 3;
-  if (len % 8) addr[n - 1]! &= 0xff << (8 - (len % 8)); // host bits never go on the wire
   if (addPath) w.u32(p.pathId ?? 0);
-  w.u8(len).bytes(addr.subarray(0, n));
+  w.u8(len);
+  for (let i = 0; i < n; i++) {
+    // Host bits past the length never go on the wire.
+    const mask = i === n - 1 && len % 8 ? (0xff << (8 - (len % 8))) & 0xff : 0xff;
+    w.u8(addr[i]! & mask);
+  }
 }

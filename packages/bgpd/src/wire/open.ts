@@ -10,7 +10,7 @@ import { Writer } from './writer.js';
 import { decodeCapability, encodeCapability, type Capability } from './capabilities.js';
 import { HEADER_LENGTH, MessageType, finishHeader, writeHeader } from './header.js';
 import { idFromString, idToString } from './address.js';
-import { AS_TRANS } from './asn.js';
+import { AS_TRANS, twoOctetAs } from './asn.js';
 
 export { idFromString, idToString };
 
@@ -80,7 +80,8 @@ export type OpenFields = Omit<OpenMessage, 'type' | 'version'> & { version?: num
 export function encodeOpen(m: OpenFields): Uint8Array {
   const w = new Writer(128);
   writeHeader(w, MessageType.OPEN);
-  w.u8(m.version ?? BGP_VERSION).u16(m.myAs).u16(m.holdTime).u32(idFromString(m.bgpId));
+  // A 4-octet AS goes in the 2-octet field as AS_TRANS; the real one is in its capability.
+  w.u8(m.version ?? BGP_VERSION).u16(twoOctetAs(m.myAs)).u16(m.holdTime).u32(idFromString(m.bgpId));
   const caps = new Writer(64);
   for (const c of m.capabilities) encodeCapability(caps, c);
   const body = caps.finish();

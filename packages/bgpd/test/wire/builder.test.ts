@@ -30,6 +30,11 @@ function unpack(msgs: Uint8Array[], c: BuildContext, max = 4096) {
 const ATTRS: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [65001] }], communities: [1] };
 
 describe('wire: UPDATE packing', () => {
+  it('host bits are cleared on the way out', () => {
+    const [m] = buildUpdates([{ prefix: '10.1.255.255/20' }, { prefix: 'fd00::1/8' }], [], ctx);
+    expect(decodeUpdate(m!, ctx).message.withdrawn).to.deep.equal([{ prefix: '10.1.240.0/20' }]);
+  });
+
   it('one attribute set, two IPv4 prefixes: exactly the hand-written UPDATE', () => {
     const msgs = buildUpdates([], [{ attributes: { origin: 0, asPath: [{ type: 2, asns: [65001] }], nextHop: '10.0.0.1' }, prefixes: [{ prefix: '10.244.1.0/26' }, { prefix: '10.244.2.0/24' }] }], ctx);
     expect(msgs.map(toHex)).to.deep.equal([toHex(UPDATE_V4)]);
@@ -102,5 +107,8 @@ describe('wire: UPDATE packing', () => {
     expect(() => buildUpdates([], [{ attributes: ATTRS, prefixes: v6(1) }], ctx)).to.throw(/IPv6 next hop/);
     const huge = { ...ATTRS, nextHop: '10.0.0.1', communities: Array.from({ length: 1100 }, (_, i) => i) };
     expect(() => buildUpdates([], [{ attributes: huge, prefixes: v4(1) }], ctx)).to.throw(/no room/);
+    for (const prefix of ['10.0.0.0/33', '10.0.0/24', '300.0.0.0/8', '10.0.0.0', '10.0.0.0/2x', 'fd00::/129', 'fd00:::1/64']) {
+      expect(() => buildUpdates([{ prefix }], [], ctx), prefix).to.throw(Error);
+    }
   });
 });

@@ -62,6 +62,11 @@ describe('wire: OPEN', () => {
     expect(toHex(encodeOpen({ myAs: 1, holdTime: 0, bgpId: '1.1.1.1', capabilities: [] }).subarray(16))).to.equal('001d01' + '04 0001 0000 01010101 00'.replace(/ /g, ''));
   });
 
+  it('a 4-octet AS in My AS goes out as AS_TRANS', () => {
+    const bytes = encodeOpen({ myAs: 4200000001, holdTime: 90, bgpId: '10.0.0.1', capabilities: [{ type: 'four-octet-as', asn: 4200000001 }] });
+    expect(toHex(bytes.subarray(19, 22))).to.equal('04' + '5ba0');
+  });
+
   describe('errors, with the data RFC 4271 §6.2 asks for', () => {
     const withByte = (at: number, v: number) => {
       const b = OPEN_BIRD.slice();
