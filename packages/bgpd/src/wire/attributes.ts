@@ -26,7 +26,8 @@ import { AS_TRANS } from './asn.js';
 
 export {
   AttrType, Flag, Origin, SegmentType,
-  type Aggregator, type AsPathSegment, type MpReach, type MpUnreach, type OriginValue, type PathAttributes, type UnknownAttribute,
+  type Aggregator, type AsPathSegment, type MpReach, type MpUnreach, type OriginValue, type PathAttributes,
+  type UnknownAttribute,
 } from './attributes/types.js';
 export { ATTRIBUTE_RULES, attributeName, type AttributeRule } from './attributes/table.js';
 export { asPathLength, mergeAs4Path } from './attributes/as-path.js';
@@ -77,7 +78,8 @@ export function decodeAttributeList(frame: Uint8Array, start: number, end: numbe
     off = valueAt + length;
     if (raw.has(code)) {
       const action = ATTRIBUTE_RULES[code]?.duplicate ?? UNKNOWN_OPTIONAL.duplicate;
-      errors.push(new WireError(ErrorCode.UPDATE_MESSAGE, UpdateSubcode.MALFORMED_ATTRIBUTE_LIST, undefined, `${attributeName(code)} appears twice`, action, code));
+      const detail = `${attributeName(code)} appears twice`;
+      errors.push(new WireError(ErrorCode.UPDATE_MESSAGE, UpdateSubcode.MALFORMED_ATTRIBUTE_LIST, undefined, detail, action, code));
       continue;
     }
     raw.set(code, bytes);

@@ -25,26 +25,32 @@ export interface AttributeRule {
 const WELL_KNOWN = Flag.TRANSITIVE;
 const OPTIONAL_TRANSITIVE = Flag.OPTIONAL | Flag.TRANSITIVE;
 const OPTIONAL = Flag.OPTIONAL;
+const WITHDRAW: ErrorAction = 'treat-as-withdraw';
+const DISCARD: ErrorAction = 'attribute-discard';
+
+function row(name: string, field: keyof PathAttributes | undefined, flags: number, malformed: ErrorAction, extra: Partial<AttributeRule> = {}): AttributeRule {
+  return { name, ...(field ? { field } : {}), flags, malformed, duplicate: DISCARD, ...extra };
+}
 
 export const ATTRIBUTE_RULES: Readonly<Record<number, AttributeRule>> = {
-  [AttrType.ORIGIN]: { name: 'ORIGIN', field: 'origin', flags: WELL_KNOWN, malformed: 'treat-as-withdraw', duplicate: 'attribute-discard', mandatory: 'always' },
-  [AttrType.AS_PATH]: { name: 'AS_PATH', field: 'asPath', flags: WELL_KNOWN, malformed: 'treat-as-withdraw', duplicate: 'attribute-discard', mandatory: 'always' },
-  [AttrType.NEXT_HOP]: { name: 'NEXT_HOP', field: 'nextHop', flags: WELL_KNOWN, malformed: 'treat-as-withdraw', duplicate: 'attribute-discard', mandatory: 'with-ipv4-nlri' },
-  [AttrType.MED]: { name: 'MULTI_EXIT_DISC', field: 'med', flags: OPTIONAL, malformed: 'treat-as-withdraw', duplicate: 'attribute-discard' },
-  [AttrType.LOCAL_PREF]: { name: 'LOCAL_PREF', field: 'localPref', flags: WELL_KNOWN, malformed: 'treat-as-withdraw', duplicate: 'attribute-discard', fromEbgp: 'attribute-discard', mandatory: 'ibgp' },
-  [AttrType.ATOMIC_AGGREGATE]: { name: 'ATOMIC_AGGREGATE', field: 'atomicAggregate', flags: WELL_KNOWN, malformed: 'attribute-discard', duplicate: 'attribute-discard' },
-  [AttrType.AGGREGATOR]: { name: 'AGGREGATOR', field: 'aggregator', flags: OPTIONAL_TRANSITIVE, malformed: 'attribute-discard', duplicate: 'attribute-discard' },
-  [AttrType.COMMUNITIES]: { name: 'COMMUNITIES', field: 'communities', flags: OPTIONAL_TRANSITIVE, malformed: 'treat-as-withdraw', duplicate: 'attribute-discard' },
-  [AttrType.ORIGINATOR_ID]: { name: 'ORIGINATOR_ID', field: 'originatorId', flags: OPTIONAL, malformed: 'treat-as-withdraw', duplicate: 'attribute-discard', fromEbgp: 'attribute-discard' },
-  [AttrType.CLUSTER_LIST]: { name: 'CLUSTER_LIST', field: 'clusterList', flags: OPTIONAL, malformed: 'treat-as-withdraw', duplicate: 'attribute-discard', fromEbgp: 'attribute-discard' },
+  [AttrType.ORIGIN]: row('ORIGIN', 'origin', WELL_KNOWN, WITHDRAW, { mandatory: 'always' }),
+  [AttrType.AS_PATH]: row('AS_PATH', 'asPath', WELL_KNOWN, WITHDRAW, { mandatory: 'always' }),
+  [AttrType.NEXT_HOP]: row('NEXT_HOP', 'nextHop', WELL_KNOWN, WITHDRAW, { mandatory: 'with-ipv4-nlri' }),
+  [AttrType.MED]: row('MULTI_EXIT_DISC', 'med', OPTIONAL, WITHDRAW),
+  [AttrType.LOCAL_PREF]: row('LOCAL_PREF', 'localPref', WELL_KNOWN, WITHDRAW, { mandatory: 'ibgp', fromEbgp: DISCARD }),
+  [AttrType.ATOMIC_AGGREGATE]: row('ATOMIC_AGGREGATE', 'atomicAggregate', WELL_KNOWN, DISCARD),
+  [AttrType.AGGREGATOR]: row('AGGREGATOR', 'aggregator', OPTIONAL_TRANSITIVE, DISCARD),
+  [AttrType.COMMUNITIES]: row('COMMUNITIES', 'communities', OPTIONAL_TRANSITIVE, WITHDRAW),
+  [AttrType.ORIGINATOR_ID]: row('ORIGINATOR_ID', 'originatorId', OPTIONAL, WITHDRAW, { fromEbgp: DISCARD }),
+  [AttrType.CLUSTER_LIST]: row('CLUSTER_LIST', 'clusterList', OPTIONAL, WITHDRAW, { fromEbgp: DISCARD }),
   // RFC 7606 §7.11, §3(g): the NLRI cannot be trusted, so the session goes (no AFI/SAFI disable here).
-  [AttrType.MP_REACH]: { name: 'MP_REACH_NLRI', field: 'mpReach', flags: OPTIONAL, malformed: 'reset', duplicate: 'reset' },
-  [AttrType.MP_UNREACH]: { name: 'MP_UNREACH_NLRI', field: 'mpUnreach', flags: OPTIONAL, malformed: 'reset', duplicate: 'reset' },
-  [AttrType.EXT_COMMUNITIES]: { name: 'EXTENDED_COMMUNITIES', field: 'extendedCommunities', flags: OPTIONAL_TRANSITIVE, malformed: 'treat-as-withdraw', duplicate: 'attribute-discard' },
+  [AttrType.MP_REACH]: row('MP_REACH_NLRI', 'mpReach', OPTIONAL, 'reset', { duplicate: 'reset' }),
+  [AttrType.MP_UNREACH]: row('MP_UNREACH_NLRI', 'mpUnreach', OPTIONAL, 'reset', { duplicate: 'reset' }),
+  [AttrType.EXT_COMMUNITIES]: row('EXTENDED_COMMUNITIES', 'extendedCommunities', OPTIONAL_TRANSITIVE, WITHDRAW),
   // RFC 6793 §6: a malformed AS4_PATH / AS4_AGGREGATOR is ignored, as if it were not there.
-  [AttrType.AS4_PATH]: { name: 'AS4_PATH', flags: OPTIONAL_TRANSITIVE, malformed: 'attribute-discard', duplicate: 'attribute-discard' },
-  [AttrType.AS4_AGGREGATOR]: { name: 'AS4_AGGREGATOR', flags: OPTIONAL_TRANSITIVE, malformed: 'attribute-discard', duplicate: 'attribute-discard' },
-  [AttrType.LARGE_COMMUNITIES]: { name: 'LARGE_COMMUNITY', field: 'largeCommunities', flags: OPTIONAL_TRANSITIVE, malformed: 'treat-as-withdraw', duplicate: 'attribute-discard' },
+  [AttrType.AS4_PATH]: row('AS4_PATH', undefined, OPTIONAL_TRANSITIVE, DISCARD),
+  [AttrType.AS4_AGGREGATOR]: row('AS4_AGGREGATOR', undefined, OPTIONAL_TRANSITIVE, DISCARD),
+  [AttrType.LARGE_COMMUNITIES]: row('LARGE_COMMUNITY', 'largeCommunities', OPTIONAL_TRANSITIVE, WITHDRAW),
 };
 
 /** Unknown optional attributes: kept when transitive, ignored otherwise (RFC 4271 §5). */
