@@ -7,6 +7,7 @@ import {
 } from '@tabby/bgpd';
 import { MARKER, hex, random, toHex } from './hex.js';
 import { ALL_VECTORS } from './vectors.js';
+import { captures } from './captures.js';
 
 const CONTEXTS: DecodeContext[] = [
   { fourOctetAs: true },
@@ -65,7 +66,8 @@ function mutate(src: Uint8Array, rnd: () => number): Uint8Array {
 
 describe('wire: fuzzing the decoders', function () {
   this.timeout(30_000);
-  const vectors = Object.values(ALL_VECTORS);
+  // Seeds: the hand-written vectors and everything real speakers sent.
+  const vectors = [...Object.values(ALL_VECTORS), ...captures.flatMap((c) => c.messages)];
 
   it('20 000 mutated vectors through decodeMessage and validateUpdate', () => {
     const rnd = random(1);
