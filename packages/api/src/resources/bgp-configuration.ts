@@ -1,108 +1,190 @@
-// BGPConfiguration (cluster-scoped): `default` holds cluster-wide BGP settings; `node.<name>`
-// overrides a few of them for one node.
+// BGPConfiguration (cluster-scoped): `default` holds the cluster-wide BGP settings; an object
+// named `node.<nodename>` overrides the per-node ones (log level, listen port, bind mode, ...).
 
 import type { ResourceOf } from '../meta.js';
 import { joinPath, type Issues } from '../validate/issues.js';
 import { arr, bool, custom, int, obj, oneOf, str, type Check, type Schema } from '../validate/schema.js';
-import { checkAsn, checkDuration, checkIP, checkMaskedCidr } from '../validate/common.js';
+import { checkAsn, checkDnsSubdomain, checkDuration, checkIPv4, checkIPv6, checkMaskedCidr, parseAsn } from '../validate/common.js';
+import { unlessEmpty } from './rule.js';
+
+export type LogSeverity = 'Trace' | 'Debug' | 'Info' | 'Warning' | 'Error' | 'Fatal';
+export const LOG_SEVERITIES: readonly LogSeverity[] = ['Trace', 'Debug', 'Info', 'Warning', 'Error', 'Fatal'];
+
+export interface SecretKeyRef {
+  name?: string;
+  key: string;
+  optional?: boolean;
+}
+
+/** A password for BGP sessions, read from a Secret in calico-node's namespace. */
+export interface BGPPassword {
+  secretKeyRef?: SecretKeyRef;
+}
 
 export interface Community {
   name: string;
+  /** `aa:nn` (standard, 16-bit parts) or `aa:nn:mm` (large, 32-bit parts). */
   value: string;
 }
 
+export interface PrefixAdvertisement {
+  cidr: string;
+  /** Names from spec.communities, or literal community values. */
+  communities: string[];
+}
+
+export type ProgramClusterRoutes = 'Enabled' | 'Disabled' | 'EnabledIPIPOnly' | 'EnabledNoEncapOnly';
+
 export interface BGPConfigurationSpec {
-  logSeverityScreen?: 'Trace' | 'Debug' | 'Info' | 'Warning' | 'Error' | 'Fatal';
+  logSeverityScreen?: string;
   nodeToNodeMeshEnabled?: boolean;
   asNumber?: number | string;
-  serviceClusterIPs?: { cidr: string }[];
-  serviceExternalIPs?: { cidr: string }[];
-  serviceLoadBalancerIPs?: { cidr: string }[];
+  serviceLoadBalancerIPs?: { cidr?: string }[];
+  serviceExternalIPs?: { cidr?: string }[];
+  serviceClusterIPs?: { cidr?: string }[];
   serviceLoadBalancerAggregation?: 'Enabled' | 'Disabled';
   communities?: Community[];
-  prefixAdvertisements?: { cidr: string; communities?: string[] }[];
+  prefixAdvertisements?: PrefixAdvertisement[];
   listenPort?: number;
-  nodeMeshPassword?: { secretKeyRef?: { name: string; key: string } };
+  nodeMeshPassword?: BGPPassword;
   nodeMeshMaxRestartTime?: string;
   bindMode?: 'None' | 'NodeIP';
+  /** Interface names or globs whose routes BIRD ignores. */
   ignoredInterfaces?: string[];
   localWorkloadPeeringIPV4?: string;
   localWorkloadPeeringIPV6?: string;
-  programClusterRoutes?: 'Enabled' | 'Disabled';
+  programClusterRoutes?: ProgramClusterRoutes;
   ipv4NormalRoutePriority?: number;
   ipv6NormalRoutePriority?: number;
-  ipv4ElevatedRoutePriority?: number;
-  ipv6ElevatedRoutePriority?: number;
 }
 export type BGPConfiguration = ResourceOf<'BGPConfiguration', BGPConfigurationSpec>;
 
-/** `aa:nn` (16-bit each) standard or `aa:nn:mm` (32-bit each) large community. */
-export function isCommunityValue(v: string): boolean {
-  const std = /^(\d+):(\d+)$/.exec(v);
-  if (std) return Number(std[1]) <= 0xffff && Number(std[2]) <= 0xffff;
-  const large = /^(\d+):(\d+):(\d+)$/.exec(v);
-  return !!large && [large[1], large[2], large[3]].every((x) => Number(x) <= 0xffffffff);
+/** What an absent field means (used by consumers; not written into stored objects unless noted). */
+export const BGP_DEFAULTS = {
+  logSeverityScreen: 'Info',
+  nodeToNodeMeshEnabled: true,
+  asNumber: 64512,
+  listenPort: 179,
+  serviceLoadBalancerAggregation: 'Enabled',
+  programClusterRoutes: 'EnabledNoEncapOnly',
+  routePriority: 1024,
+} as const;
+
+const STANDARD_COMMUNITY = /^(\d+):(\d+)$/;
+const LARGE_COMMUNITY = /^(\d+):(\d+):(\d+)$/;
+
+/**
+ * Checks a community value. `format` is false when the text is neither `aa:nn` nor `aa:nn:mm`
+ * (so it may be a community name); `reason` explains a value of the right shape whose parts
+ * are too large.
+ */
+export function checkCommunityValue(v: string): { format: boolean; reason?: string } {
+  const large = LARGE_COMMUNITY.exec(v);
+  const parts = large ? large.slice(1) : STANDARD_COMMUNITY.exec(v)?.slice(1);
+  if (!parts) return { format: false };
+  const max = large ? 0xffffffff : 0xffff;
+  if (parts.some((p) => Number(p) > max)) {
+    return { format: true, reason: large ? 'each part of a large community aa:nn:mm must fit in 32 bits (0-4294967295)' : 'each part of a standard community aa:nn must fit in 16 bits (0-65535)' };
+  }
+  return { format: true };
 }
 
-const checkCommunityValue: Check = (v, path, issues) => {
-  if (typeof v !== 'string' || !isCommunityValue(v)) {
-    issues.add(path, v, 'must be a community aa:nn (each 0-65535) or a large community aa:nn:mm (each 0-4294967295)');
+export function isCommunityValue(v: string): boolean {
+  const r = checkCommunityValue(v);
+  return r.format && !r.reason;
+}
+
+const checkCommunity: Check = (v, path, issues) => {
+  if (typeof v !== 'string') return;
+  const r = checkCommunityValue(v);
+  if (!r.format) issues.add(path, v, 'must be a community value aa:nn (standard) or aa:nn:mm (large)');
+  else if (r.reason) issues.add(path, v, r.reason);
+};
+
+/** Case-insensitive, as the CRD pattern `(?i)(Trace|...)` allows. */
+export const checkLogSeverity: Check = (v, path, issues) => {
+  if (typeof v !== 'string' || (v !== '' && !LOG_SEVERITIES.some((s) => s.toLowerCase() === v.toLowerCase()))) {
+    issues.add(path, v, `must be one of ${LOG_SEVERITIES.join(', ')}`);
   }
 };
 
-const cidrList = arr(obj({ cidr: str(checkMaskedCidr) }, ['cidr']));
-const secretRef = obj({ secretKeyRef: obj({ name: str(), key: str() }, ['name', 'key']) });
+const IGNORED_INTERFACE = /^[a-zA-Z0-9_.*-]{1,15}$/;
+const checkIgnoredInterface: Check = (v, path, issues) => {
+  if (typeof v !== 'string' || v === '*' || !IGNORED_INTERFACE.test(v)) {
+    issues.add(path, v, 'must be an interface name or glob of 1-15 characters from [a-zA-Z0-9_.*-] (not "*" alone)');
+  }
+};
+
+export const secretKeyRefSchema: Schema = obj({ name: str(), key: str(), optional: bool }, ['key']);
+const cidrBlocks = arr(obj({ cidr: str(unlessEmpty(checkMaskedCidr)) }));
+const routePriority = int(1, 2147483646);
 
 export const bgpConfigurationSpecSchema: Schema = obj({
-  logSeverityScreen: oneOf('Trace', 'Debug', 'Info', 'Warning', 'Error', 'Fatal'),
+  logSeverityScreen: custom(checkLogSeverity),
   nodeToNodeMeshEnabled: bool,
   asNumber: custom(checkAsn),
-  serviceClusterIPs: cidrList,
-  serviceExternalIPs: cidrList,
-  serviceLoadBalancerIPs: cidrList,
+  serviceLoadBalancerIPs: cidrBlocks,
+  serviceExternalIPs: cidrBlocks,
+  serviceClusterIPs: cidrBlocks,
   serviceLoadBalancerAggregation: oneOf('Enabled', 'Disabled'),
-  communities: arr(obj({ name: str(), value: str(checkCommunityValue) }, ['name', 'value']), 500),
-  prefixAdvertisements: arr(obj({ cidr: str(checkMaskedCidr), communities: arr(str()) }, ['cidr']), 500),
+  communities: arr(obj({ name: str(checkDnsSubdomain), value: str(checkCommunity) }, ['name', 'value']), 500),
+  prefixAdvertisements: arr(obj({ cidr: str(checkMaskedCidr), communities: arr(str(), 50) }, ['cidr', 'communities']), 500),
   listenPort: int(1, 65535),
-  nodeMeshPassword: secretRef,
+  nodeMeshPassword: obj({ secretKeyRef: secretKeyRefSchema }),
   nodeMeshMaxRestartTime: str(checkDuration),
   bindMode: oneOf('None', 'NodeIP'),
-  ignoredInterfaces: arr(str((v, p, i) => {
-    if (typeof v === 'string' && (v.length === 0 || v.length > 15)) i.add(p, v, 'must be an interface name or glob of 1-15 characters');
-  })),
-  localWorkloadPeeringIPV4: str(checkIP),
-  localWorkloadPeeringIPV6: str(checkIP),
-  programClusterRoutes: oneOf('Enabled', 'Disabled'),
-  ipv4NormalRoutePriority: int(1, 2147483646),
-  ipv6NormalRoutePriority: int(1, 2147483646),
-  ipv4ElevatedRoutePriority: int(1, 2147483646),
-  ipv6ElevatedRoutePriority: int(1, 2147483646),
+  ignoredInterfaces: arr(str(checkIgnoredInterface)),
+  localWorkloadPeeringIPV4: str(unlessEmpty(checkIPv4)),
+  localWorkloadPeeringIPV6: str(unlessEmpty(checkIPv6)),
+  programClusterRoutes: oneOf('Enabled', 'Disabled', 'EnabledIPIPOnly', 'EnabledNoEncapOnly'),
+  ipv4NormalRoutePriority: routePriority,
+  ipv6NormalRoutePriority: routePriority,
 });
 
+/**
+ * Calico's schema defaults (logSeverityScreen Info, serviceLoadBalancerAggregation Enabled) and
+ * the AS number stored as an integer.
+ */
 export function defaultBGPConfiguration(r: BGPConfiguration): BGPConfiguration {
-  return r;
+  const spec: BGPConfigurationSpec = { ...r.spec };
+  spec.logSeverityScreen ||= BGP_DEFAULTS.logSeverityScreen;
+  spec.serviceLoadBalancerAggregation ??= BGP_DEFAULTS.serviceLoadBalancerAggregation;
+  if (spec.asNumber !== undefined && spec.asNumber !== null) spec.asNumber = parseAsn(spec.asNumber) ?? spec.asNumber;
+  return { ...r, spec };
 }
 
-const COMMUNITY_NAME = /^[a-zA-Z0-9][-a-zA-Z0-9_.]*$/;
+/** Fields Calico only accepts on the object named "default". */
+const DEFAULT_ONLY = [
+  'nodeToNodeMeshEnabled', 'asNumber', 'serviceLoadBalancerIPs', 'serviceExternalIPs', 'serviceClusterIPs',
+  'nodeMeshPassword', 'nodeMeshMaxRestartTime',
+] as const;
+
+const isSet = (v: unknown): boolean => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0);
 
 export function validateBGPConfiguration(r: BGPConfiguration, issues: Issues): void {
   const s = r.spec;
   const name = r.metadata.name;
   if (name !== 'default') {
-    // Cluster-wide settings only make sense on the default configuration.
-    if (s.nodeToNodeMeshEnabled !== undefined) issues.add('spec.nodeToNodeMeshEnabled', s.nodeToNodeMeshEnabled, `can only be set on the "default" BGPConfiguration, not "${name}"`);
-    if (s.asNumber !== undefined) issues.add('spec.asNumber', s.asNumber, `can only be set on the "default" BGPConfiguration, not "${name}"`);
+    for (const f of DEFAULT_ONLY) {
+      if (isSet(s[f])) issues.add(`spec.${f}`, s[f], `can only be set on the BGPConfiguration named "default", not "${name}"`);
+    }
   }
-  const defined = new Set<string>();
-  (s.communities ?? []).forEach((c, i) => {
-    if (!COMMUNITY_NAME.test(c.name)) issues.add(joinPath(joinPath('spec.communities', i), 'name'), c.name, 'must be a name of letters, digits, "-", "_" and "."');
-    if (defined.has(c.name)) issues.add(joinPath(joinPath('spec.communities', i), 'name'), c.name, 'is defined more than once');
-    defined.add(c.name);
-  });
+  if (s.nodeToNodeMeshEnabled === false) {
+    if (isSet(s.nodeMeshPassword)) issues.add('spec.nodeMeshPassword', s.nodeMeshPassword, 'cannot be set when spec.nodeToNodeMeshEnabled is false');
+    if (isSet(s.nodeMeshMaxRestartTime)) issues.add('spec.nodeMeshMaxRestartTime', s.nodeMeshMaxRestartTime, 'cannot be set when spec.nodeToNodeMeshEnabled is false');
+  }
+  const communities = s.communities ?? [];
+  if (communities.length > 0 && (s.prefixAdvertisements ?? []).length === 0) {
+    issues.add('spec.communities', communities.map((c) => c.name), 'are defined but not used: add spec.prefixAdvertisements that use them');
+  }
+  const defined = new Set(communities.map((c) => c.name));
   (s.prefixAdvertisements ?? []).forEach((pa, i) => {
     (pa.communities ?? []).forEach((c, j) => {
-      if (!defined.has(c) && !isCommunityValue(c)) {
-        issues.add(`spec.prefixAdvertisements[${i}].communities[${j}]`, c, 'must name a community defined in spec.communities or be a community value aa:nn / aa:nn:mm');
+      const path = joinPath(joinPath(joinPath('spec.prefixAdvertisements', i), 'communities'), j);
+      const r = checkCommunityValue(c);
+      if (r.reason) issues.add(path, c, r.reason);
+      else if (!r.format && !defined.has(c)) {
+        issues.add(path, c, 'must name a community defined in spec.communities or be a community value aa:nn / aa:nn:mm');
       }
     });
   });

@@ -1,13 +1,16 @@
-// ClusterInformation (cluster-scoped, always named "default"): written by the node agent.
+// ClusterInformation (cluster-scoped, always named "default"): written by calico-node at startup.
 
 import type { ResourceOf } from '../meta.js';
 import type { Issues } from '../validate/issues.js';
 import { bool, obj, str, type Schema } from '../validate/schema.js';
 
 export interface ClusterInformationSpec {
+  /** Random ID generated once per cluster. */
   clusterGUID?: string;
+  /** Comma-separated traits, e.g. "k8s,bgp,kubeadm". */
   clusterType?: string;
   calicoVersion?: string;
+  /** False while a datastore migration is in progress: components wait. */
   datastoreReady?: boolean;
   variant?: string;
 }
@@ -22,5 +25,5 @@ export function defaultClusterInformation(r: ClusterInformation): ClusterInforma
 }
 
 export function validateClusterInformation(r: ClusterInformation, issues: Issues): void {
-  if (r.metadata.name !== 'default') issues.add('metadata.name', r.metadata.name, 'must be "default"');
+  if (r.metadata.name !== 'default') issues.add('metadata.name', r.metadata.name, 'must be "default": there is one ClusterInformation per cluster');
 }
