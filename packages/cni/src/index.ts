@@ -1,0 +1,2 @@
+// CNI plugin (filled in by issue 4).
+export {};

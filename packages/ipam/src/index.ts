@@ -1,0 +1,2 @@
+// IPAM: Calico's block-affinity address management on the datastore (filled in by issue 4).
+export {};
