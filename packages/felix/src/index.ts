@@ -1,0 +1,2 @@
+// felix: the per-node dataplane agent (issue 5).
+export {};
