@@ -1,2 +1,2 @@
-// IPAM: Calico's block-affinity address management on the datastore (filled in by issue 4).
-export {};
+// IPAM: Calico's block-affinity address management on the datastore.
+export * from './contract.js';
