@@ -5,6 +5,7 @@ export * from './rib/decision.js';
 export * from './wire/index.js';
 export * from './rib/attr-intern.js';
 export * from './rib/loc-rib.js';
+export * from './rib/prefix-map.js';
 export * from './speaker.js';
 export * from './session/peer.js';
 export * from './session/negotiate.js';

@@ -8,8 +8,9 @@ import { RouteTable, type Route } from '@tabby/linux';
 import type { Logger } from '@tabby/log';
 import type { BgpdConfig, PeerConfig } from './config/schema.js';
 import { Peer, type PeerHooks } from './session/peer.js';
-import { AttributeTable } from './rib/attr-intern.js';
-import { LocRib, candidateFields, type Path, type PeerInfo, type Selected } from './rib/loc-rib.js';
+import { LocRib, type Path, type PeerInfo } from './rib/loc-rib.js';
+import { PrefixMap, PrefixSet } from './rib/prefix-map.js';
+import { attributesKey } from './rib/attr-intern.js';
 import { buildUpdates, encodeEndOfRib, type Announcement, type UpdateMessage } from './wire/update.js';
 import type { PathAttributes } from './wire/attributes.js';
 import type { Prefix } from './wire/nlri.js';
@@ -17,27 +18,52 @@ import type { DownReason } from './session/fsm.js';
 
 const LOCAL_SOURCE: Omit<PeerInfo, 'routerId'> = { id: 'local', address: '0.0.0.0', ebgp: false, local: true };
 
+/** Prefixes handled per turn of the event loop when sending to peers or the kernel. */
+const BATCH = 4000;
+
+const nextTurn = () => new Promise<void>((res) => setImmediate(res));
+
 export interface SpeakerOptions {
   log: Logger;
   /** Network namespace for kernel routes (tests); default: the current one. */
   netns?: string;
 }
 
+/** An attribute set as sent to one peer, shared by every prefix sent with it. */
+interface Exported {
+  key: string;
+  attrs: PathAttributes;
+}
+
+/** Adj-RIB-Out of one established peer. */
 interface PeerOut {
-  /** prefix -> attribute key last sent (undefined = not advertised). */
-  advertised: Map<string, string>;
+  /** prefix -> what was last sent (absent = not advertised). */
+  advertised: PrefixMap<Exported>;
+  /** Distinct exported attribute sets, so that identical exports share one object. */
+  exports: Map<string, Exported>;
+  /** What a Loc-RIB path becomes for this peer (null = not sent), per family; weak so dead paths go. */
+  cache4: WeakMap<Path, Exported | null>;
+  cache6: WeakMap<Path, Exported | null>;
+  /** A walk over the whole Loc-RIB still to be sent (after Established or a route refresh). */
+  full: IterableIterator<[string, Path, readonly Path[]]> | undefined;
+  /** End-of-RIB is owed once the first full walk is done. */
+  eorPending: boolean;
 }
 
 export class Speaker {
   private cfg: BgpdConfig;
   private readonly peers = new Map<string, Peer>();
   private readonly out = new Map<string, PeerOut>();
+  /** The source record of each established peer (one object per session, shared by its paths). */
+  private readonly sources = new Map<string, PeerInfo>();
   private readonly rib = new LocRib();
-  private readonly attrs = new AttributeTable();
   private server: Server | undefined;
-  private readonly dirty = new Set<string>();
-  private flushQueued = false;
+  /** Prefixes whose selection changed and that peers have not been told about yet. */
+  private outDirty = new PrefixSet();
+  private flushWalk: IterableIterator<string> | undefined;
+  private flushRunning = false;
   private kernel: RouteTable | undefined;
+  private kernelDirty = new PrefixSet();
   private kernelQueued = false;
   private readonly log: Logger;
   /** Event-loop delay: keepalives must keep flowing while big tables are ingested. */
@@ -75,6 +101,7 @@ export class Speaker {
     await new Promise<void>((res) => (this.server ? this.server.close(() => res()) : res()));
     this.server = undefined;
     if (this.kernel) {
+      this.kernelDirty.clear();
       this.kernel.setRoutes([]);
       await this.kernel.apply();
     }
@@ -84,15 +111,21 @@ export class Speaker {
 
   private readonly hooks: PeerHooks = {
     onEstablished: (peer) => {
-      this.out.set(peer.address, { advertised: new Map() });
-      for (const s of this.rib.all()) this.dirty.add(s.prefix);
-      this.queueFlush(peer);
+      this.sources.set(peer.address, {
+        id: peer.address, address: peer.address, routerId: peer.negotiated?.peerId ?? peer.address, ebgp: !peer.ibgp, local: false,
+      });
+      this.out.set(peer.address, {
+        advertised: new PrefixMap(), exports: new Map(), cache4: new WeakMap(), cache6: new WeakMap(), full: this.rib.selections(), eorPending: true,
+      });
+      this.queueFlush();
     },
     onDown: (peer, reason, wasEstablished) => this.peerDown(peer, reason, wasEstablished),
     onUpdate: (peer, u) => this.ingest(peer, u),
     onRouteRefresh: (peer) => {
-      this.out.set(peer.address, { advertised: new Map() });
-      for (const s of this.rib.all()) this.dirty.add(s.prefix);
+      const po = this.out.get(peer.address);
+      if (!po) return;
+      po.advertised.clear();
+      po.full = this.rib.selections();
       this.queueFlush();
     },
   };
@@ -110,17 +143,17 @@ export class Speaker {
     this.peers.delete(peer.address);
     this.dropSource(peer.address);
     this.out.delete(peer.address);
+    this.sources.delete(peer.address);
   }
 
   private peerDown(peer: Peer, _reason: DownReason, wasEstablished: boolean): void {
     this.out.delete(peer.address);
     if (wasEstablished) this.dropSource(peer.address);
+    this.sources.delete(peer.address);
   }
 
   private dropSource(id: string): void {
-    const { changes, removed } = this.rib.removeSource(id);
-    for (const p of removed) this.attrs.release(p.attrs);
-    this.onChanges(changes);
+    this.rib.removeSource(id, (prefix) => this.changed(prefix));
   }
 
   private async listen(address: string, port: number): Promise<void> {
@@ -144,39 +177,53 @@ export class Speaker {
 
   // ---- routes in ---------------------------------------------------------------------
 
-  private sourceOf(peer: Peer): PeerInfo {
-    return { id: peer.address, address: peer.address, routerId: peer.negotiated?.peerId ?? peer.address, ebgp: !peer.ibgp, local: false };
-  }
-
-  private makePath(prefix: Prefix, source: PeerInfo, a: PathAttributes, nextHops: string[]): Path {
-    const attrs = this.attrs.intern(a);
-    return { prefix: prefix.prefix, pathId: prefix.pathId ?? 0, source, attrs, nextHops, ...candidateFields(attrs, source) };
+  /** A prefix's selection changed: peers and the kernel must hear of it. */
+  private changed(prefix: string): void {
+    this.outDirty.add(prefix);
+    this.queueFlush();
+    if (this.kernel) {
+      this.kernelDirty.add(prefix);
+      this.queueKernel();
+    }
   }
 
   private ingest(peer: Peer, u: UpdateMessage): void {
-    const source = this.sourceOf(peer);
-    const changes: Selected[] = [];
+    const source = this.sources.get(peer.address);
+    if (!source) return;
     const withdraw = (p: Prefix) => {
-      const r = this.rib.withdraw(source.id, p.prefix, p.pathId ?? 0);
-      if (r.removed) this.attrs.release(r.removed.attrs);
-      if (r.change) changes.push(r.change);
+      if (this.rib.withdraw(p.prefix, source.id, p.pathId ?? 0)) this.changed(p.prefix);
     };
     u.withdrawn.forEach(withdraw);
     u.attributes.mpUnreach?.withdrawn.forEach(withdraw);
-    const { mpReach, mpUnreach: _u, ...base } = u.attributes;
+    const { mpReach, mpUnreach: _u, nextHop, ...base } = u.attributes;
+    if (!u.nlri.length && !mpReach?.nlri.length) return;
     // eBGP AS loop: a path that already contains our AS is not usable (treated as withdrawn).
-    const loop = source.ebgp && (base.asPath ?? []).some((s) => s.asns.includes(this.cfg.asNumber));
-    const announce = (p: Prefix, nextHops: string[]) => {
-      if (loop) return withdraw(p);
-      const path = this.makePath(p, source, base, nextHops);
-      const prev = this.rib.withdraw(source.id, p.prefix, p.pathId ?? 0);
-      if (prev.removed) this.attrs.release(prev.removed.attrs);
-      const c = this.rib.upsert(path) ?? prev.change;
-      if (c) changes.push(c);
+    if (source.ebgp && (base.asPath ?? []).some((s) => s.asns.includes(this.cfg.asNumber))) {
+      u.nlri.forEach(withdraw);
+      mpReach?.nlri.forEach(withdraw);
+      return;
+    }
+    // One shared path per (path id, next hops) in this message, not one per prefix.
+    const held: Path[] = [];
+    const announce = (prefixes: readonly Prefix[], nextHops: readonly string[]) => {
+      let pathId = -1;
+      let path: Path | undefined;
+      for (const p of prefixes) {
+        const id = p.pathId ?? 0;
+        if (id !== pathId || !path) {
+          pathId = id;
+          path = this.rib.acquire(source, id, base, nextHops);
+          held.push(path);
+        }
+        if (this.rib.upsert(p.prefix, path)) this.changed(p.prefix);
+      }
     };
-    for (const p of u.nlri) announce(p, base.nextHop ? [base.nextHop] : []);
-    for (const p of mpReach?.nlri ?? []) announce(p, mpReach!.nextHops.slice(0, 1));
-    this.onChanges(changes);
+    try {
+      announce(u.nlri, nextHop ? [nextHop] : []);
+      if (mpReach) announce(mpReach.nlri, mpReach.nextHops.slice(0, 1));
+    } finally {
+      for (const p of held) this.rib.release(p);
+    }
   }
 
   // ---- origination ---------------------------------------------------------------------
@@ -186,51 +233,94 @@ export class Speaker {
   private applyOriginated(): void {
     const source: PeerInfo = { ...LOCAL_SOURCE, routerId: this.cfg.routerId };
     const want = new Map(this.cfg.originate.map((o) => [o.prefix, o.blackhole]));
-    const changes: Selected[] = [];
     for (const prefix of this.originated.keys()) {
-      if (!want.has(prefix)) {
-        const r = this.rib.withdraw(source.id, prefix);
-        if (r.removed) this.attrs.release(r.removed.attrs);
-        if (r.change) changes.push(r.change);
+      if (!want.has(prefix) && this.rib.withdraw(prefix, source.id)) this.changed(prefix);
+    }
+    const path = this.rib.acquire(source, 0, { origin: 0, asPath: [] }, []);
+    for (const [prefix, blackhole] of want) {
+      const was = this.originated.get(prefix);
+      if (was === undefined) {
+        if (this.rib.upsert(prefix, path)) this.changed(prefix);
+      } else if (was !== blackhole && this.kernel) {
+        this.kernelDirty.add(prefix);
       }
     }
-    for (const [prefix] of want) {
-      if (this.originated.has(prefix)) continue;
-      const c = this.rib.upsert(this.makePath({ prefix }, source, { origin: 0, asPath: [] }, []));
-      if (c) changes.push(c);
-    }
+    this.rib.release(path);
     this.originated = want;
-    this.onChanges(changes);
     this.queueKernel();
   }
 
   // ---- routes out --------------------------------------------------------------------
 
-  private onChanges(changes: Selected[]): void {
-    if (!changes.length) return;
-    for (const c of changes) this.dirty.add(c.prefix);
-    this.queueFlush();
-    this.queueKernel();
+  private queueFlush(): void {
+    if (this.flushRunning) return;
+    this.flushRunning = true;
+    void this.runFlush();
   }
 
-  private queueFlush(_peer?: Peer): void {
-    if (this.flushQueued) return;
-    this.flushQueued = true;
-    setImmediate(() => {
-      this.flushQueued = false;
-      this.flush();
-    });
+  /**
+   * Sends what changed to every established peer, a batch of prefixes per turn of the event
+   * loop so that keepalives and incoming messages are never held up by a big table.
+   */
+  private async runFlush(): Promise<void> {
+    try {
+      for (;;) {
+        await nextTurn();
+        let worked = false;
+        if (!this.flushWalk && this.outDirty.size) {
+          const set = this.outDirty;
+          this.outDirty = new PrefixSet();
+          this.flushWalk = set.keys();
+        }
+        if (this.flushWalk) {
+          const batch: string[] = [];
+          for (let r = this.flushWalk.next(); ; r = this.flushWalk.next()) {
+            if (r.done) { this.flushWalk = undefined; break; }
+            batch.push(r.value);
+            if (batch.length >= BATCH) break;
+          }
+          for (const [addr, po] of this.out) {
+            const peer = this.peers.get(addr);
+            if (peer?.established && batch.length) this.sendTo(peer, po, batch);
+          }
+          worked = true;
+        }
+        for (const [addr, po] of this.out) {
+          if (!po.full) continue;
+          const peer = this.peers.get(addr);
+          if (!peer?.established) continue;
+          const batch: string[] = [];
+          for (let r = po.full.next(); ; r = po.full.next()) {
+            if (r.done) { po.full = undefined; break; }
+            batch.push(r.value[0]);
+            if (batch.length >= BATCH) break;
+          }
+          if (batch.length) this.sendTo(peer, po, batch);
+          if (!po.full && po.eorPending) {
+            po.eorPending = false;
+            if (peer.negotiated?.ipv4 !== false) peer.send(encodeEndOfRib(1, 1));
+            if (peer.negotiated?.ipv6) peer.send(encodeEndOfRib(2, 1));
+          }
+          worked = true;
+        }
+        if (!worked) return;
+      }
+    } catch (e) {
+      this.log.error('sending routes failed', { error: (e as Error).message });
+    } finally {
+      this.flushRunning = false;
+      if (this.outDirty.size || [...this.out.values()].some((po) => po.full)) this.queueFlush();
+    }
   }
 
   /** What `peer` should be told about `best` (undefined = nothing / withdraw). */
-  private exportFor(peer: Peer, best: Path | undefined): PathAttributes | undefined {
-    if (!best) return undefined;
+  private exportAttrs(peer: Peer, best: Path, v6: boolean): PathAttributes | undefined {
     if (best.source.id === peer.address) return undefined;
     if (!best.source.local && !best.source.ebgp && peer.ibgp) return undefined; // iBGP split horizon
+    if (peer.negotiated && !(v6 ? peer.negotiated.ipv6 : peer.negotiated.ipv4)) return undefined;
     const a = best.attrs.attrs;
     const localAs = peer.cfg.localAsNumber ?? this.cfg.asNumber;
     const self = peer.localAddress;
-    const v6 = best.prefix.includes(':');
     if (v6 && !(self && self.includes(':'))) return undefined; // needs an IPv6 next hop of ours
     if (!v6 && !(self && !self.includes(':'))) return undefined;
     const out: PathAttributes = { origin: a.origin ?? 0 };
@@ -249,45 +339,53 @@ export class Speaker {
     return out;
   }
 
-  private flush(): void {
-    const prefixes = [...this.dirty];
-    this.dirty.clear();
-    for (const peer of this.peers.values()) {
-      const po = this.out.get(peer.address);
-      if (!peer.established || !po) continue;
-      const firstTime = po.advertised.size === 0;
-      const withdrawn: Prefix[] = [];
-      const groups = new Map<string, { attrs: PathAttributes; v4: Prefix[]; v6: Prefix[] }>();
-      for (const prefix of prefixes) {
-        const sel = this.rib.selected(prefix);
-        const attrs = this.exportFor(peer, sel?.best);
-        const prev = po.advertised.get(prefix);
-        if (!attrs) {
-          if (prev !== undefined) {
-            withdrawn.push({ prefix });
-            po.advertised.delete(prefix);
-          }
-          continue;
-        }
-        const key = JSON.stringify(attrs, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
-        if (prev === key) continue;
-        po.advertised.set(prefix, key);
-        let g = groups.get(key);
-        if (!g) groups.set(key, (g = { attrs, v4: [], v6: [] }));
-        (prefix.includes(':') ? g.v6 : g.v4).push({ prefix });
+  private exportFor(peer: Peer, po: PeerOut, best: Path | undefined, v6: boolean): Exported | undefined {
+    if (!best) return undefined;
+    const cache = v6 ? po.cache6 : po.cache4;
+    let ex = cache.get(best);
+    if (ex === undefined) {
+      const attrs = this.exportAttrs(peer, best, v6);
+      if (attrs) {
+        const key = attributesKey(attrs);
+        ex = po.exports.get(key);
+        if (!ex) po.exports.set(key, (ex = { key, attrs }));
+      } else {
+        ex = null;
       }
-      const announcements: Announcement[] = [];
-      for (const g of groups.values()) {
-        if (g.v4.length) announcements.push({ attributes: g.attrs, prefixes: g.v4 });
-        if (g.v6.length) {
-          const { nextHop, ...rest } = g.attrs;
-          announcements.push({ attributes: rest, prefixes: g.v6, ipv6NextHops: [nextHop!] });
-        }
-      }
-      const ctx = { fourOctetAs: !!peer.negotiated?.fourOctetAs, maxLength: peer.negotiated?.extendedMessage ? 65535 : 4096 };
-      for (const m of buildUpdates(withdrawn, announcements, ctx)) peer.send(m, true);
-      if (firstTime) peer.send(encodeEndOfRib(1, 1));
+      cache.set(best, ex);
     }
+    return ex ?? undefined;
+  }
+
+  private sendTo(peer: Peer, po: PeerOut, prefixes: readonly string[]): void {
+    const withdrawn: Prefix[] = [];
+    const groups = new Map<Exported, { v4: Prefix[]; v6: Prefix[] }>();
+    for (const prefix of prefixes) {
+      const v6 = prefix.includes(':');
+      const ex = this.exportFor(peer, po, this.rib.best(prefix), v6);
+      const prev = po.advertised.get(prefix);
+      if (ex === prev) continue;
+      if (!ex) {
+        withdrawn.push({ prefix });
+        po.advertised.delete(prefix);
+        continue;
+      }
+      po.advertised.set(prefix, ex);
+      let g = groups.get(ex);
+      if (!g) groups.set(ex, (g = { v4: [], v6: [] }));
+      (v6 ? g.v6 : g.v4).push({ prefix });
+    }
+    const announcements: Announcement[] = [];
+    for (const [ex, g] of groups) {
+      if (g.v4.length) announcements.push({ attributes: ex.attrs, prefixes: g.v4 });
+      if (g.v6.length) {
+        const { nextHop, ...rest } = ex.attrs;
+        announcements.push({ attributes: rest, prefixes: g.v6, ipv6NextHops: [nextHop!] });
+      }
+    }
+    if (!withdrawn.length && !announcements.length) return;
+    const ctx = { fourOctetAs: !!peer.negotiated?.fourOctetAs, maxLength: peer.negotiated?.extendedMessage ? 65535 : 4096 };
+    for (const m of buildUpdates(withdrawn, announcements, ctx)) peer.send(m, true);
   }
 
   // ---- kernel ------------------------------------------------------------------------
@@ -308,6 +406,16 @@ export class Speaker {
 
   private kernelBusy = false;
 
+  /** The kernel route a prefix should have now (undefined = none of ours). */
+  private kernelRoute(prefix: string): Route | undefined {
+    const sel = this.rib.selected(prefix);
+    if (!sel?.best) return undefined;
+    if (sel.best.source.local) return this.originated.get(prefix) ? { dst: prefix, type: 'blackhole', nexthops: [] } : undefined;
+    const hops = [...new Set(sel.multipath.flatMap((p) => p.nextHops))];
+    return hops.length ? { dst: prefix, nexthops: hops.map((via) => ({ via })) } : undefined;
+  }
+
+  /** Applies the prefixes that changed since the last run (the route table diffs only those). */
   private async syncKernel(): Promise<void> {
     if (!this.kernel) return;
     if (this.kernelBusy) {
@@ -316,15 +424,15 @@ export class Speaker {
     }
     this.kernelBusy = true;
     try {
-      const routes: Route[] = [];
-      for (const [prefix, blackhole] of this.originated) if (blackhole) routes.push({ dst: prefix, type: 'blackhole', nexthops: [] });
-      for (const s of this.rib.all()) {
-        if (!s.best || s.best.source.local) continue;
-        const hops = [...new Set(s.multipath.flatMap((p) => p.nextHops))];
-        if (!hops.length) continue;
-        routes.push({ dst: s.prefix, nexthops: hops.map((via) => ({ via })) });
+      const dirty = this.kernelDirty;
+      this.kernelDirty = new PrefixSet();
+      let n = 0;
+      for (const prefix of dirty) {
+        const r = this.kernelRoute(prefix);
+        if (r) this.kernel.upsert(r);
+        else this.kernel.remove(prefix);
+        if (++n % BATCH === 0) await nextTurn();
       }
-      this.kernel.setRoutes(routes);
       const r = await this.kernel.apply();
       for (const f of r.failures) this.log.warn('kernel route failed', { command: f.command.join(' '), error: f.error });
     } catch (e) {
@@ -332,6 +440,7 @@ export class Speaker {
       this.kernel.queueResync();
     } finally {
       this.kernelBusy = false;
+      if (this.kernelDirty.size) this.queueKernel();
     }
   }
 
@@ -355,7 +464,8 @@ export class Speaker {
   stats(): SpeakerStats {
     return {
       prefixes: this.rib.prefixCount,
-      attributeSets: this.attrs.size,
+      attributeSets: this.rib.attributes.size,
+      pathObjects: this.rib.pathObjects,
       eventLoopDelayMaxMs: this.loopDelay.max / 1e6,
       eventLoopDelayP99Ms: this.loopDelay.percentile(99) / 1e6,
       rssBytes: process.memoryUsage().rss,
@@ -393,6 +503,8 @@ export interface PeerStatus {
 export interface SpeakerStats {
   prefixes: number;
   attributeSets: number;
+  /** Distinct shared paths (source × path id × attribute set). */
+  pathObjects: number;
   /** Worst event-loop delay since start (or the last reset), in milliseconds. */
   eventLoopDelayMaxMs: number;
   eventLoopDelayP99Ms: number;

@@ -28,6 +28,8 @@ export interface ApplyResult {
 
 export class RouteTable {
   private readonly desired = new Map<string, Route>();
+  /** Keys changed by upsert/remove since the last apply; undefined = compare everything. */
+  private pending: Set<string> | undefined;
   /** Our routes as last read from (or written to) the kernel; undefined = must re-read. */
   private actual: Map<string, Route> | undefined;
   private readonly table: number;
@@ -46,15 +48,21 @@ export class RouteTable {
   setRoutes(routes: Iterable<Route>): void {
     this.desired.clear();
     for (const r of routes) this.upsert(r);
+    this.pending = undefined;
   }
 
+  /** Adds or changes one route; the next apply() looks only at routes touched this way (plus everything after a resync). */
   upsert(r: Route): void {
     const own = this.own(r);
-    this.desired.set(routeKey(own), own);
+    const key = routeKey(own);
+    this.desired.set(key, own);
+    this.pending?.add(key);
   }
 
   remove(dst: string, metric?: number): void {
-    this.desired.delete(routeKey(this.own({ dst, nexthops: [], ...(metric !== undefined ? { metric } : {}) })));
+    const key = routeKey(this.own({ dst, nexthops: [], ...(metric !== undefined ? { metric } : {}) }));
+    this.desired.delete(key);
+    this.pending?.add(key);
   }
 
   desiredRoutes(): Route[] {
@@ -64,6 +72,7 @@ export class RouteTable {
   /** Forget the cached kernel view: the next apply() reads the kernel first. */
   queueResync(): void {
     this.actual = undefined;
+    this.pending = undefined;
   }
 
   /** Our routes currently in the kernel. */
@@ -83,19 +92,26 @@ export class RouteTable {
     const actual = this.actual;
     const commands: string[][] = [];
     const ops: { kind: 'replace' | 'delete'; route: Route }[] = [];
-    for (const [key, want] of this.desired) {
+    const compare = (key: string) => {
+      const want = this.desired.get(key);
       const have = actual.get(key);
-      if (!have || !routeMatches(have, want)) {
+      if (want && (!have || !routeMatches(have, want))) {
         commands.push(replaceArgs(want));
         ops.push({ kind: 'replace', route: want });
-      }
-    }
-    for (const [key, have] of actual) {
-      if (!this.desired.has(key)) {
+      } else if (!want && have) {
         commands.push(deleteArgs(have));
         ops.push({ kind: 'delete', route: have });
       }
+    };
+    // Incremental: only the routes touched since the last apply. After a resync (or setRoutes)
+    // every desired and every kernel route is compared.
+    if (this.pending) {
+      for (const key of this.pending) compare(key);
+    } else {
+      for (const key of this.desired.keys()) compare(key);
+      for (const key of actual.keys()) if (!this.desired.has(key)) compare(key);
     }
+    this.pending = new Set();
     const failures = await ipBatch(commands, this.ipOpts());
     const failed = new Set(failures.map((f) => f.line - 1));
     let replaced = 0;

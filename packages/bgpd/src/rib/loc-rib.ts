@@ -1,10 +1,16 @@
 // Adj-RIB-In (per peer) and Loc-RIB in one structure: for each prefix the candidate paths from
-// every source, and the selected best/multipath set. Changes come back as deltas so the kernel
-// export and Adj-RIB-Out only see prefixes whose selection changed.
+// every source, and the selected best/multipath set.
+//
+// Memory layout (a full table is a million prefixes): a path is the triple (source, path id,
+// attribute set) and does not include the prefix, so one Path object is shared by every prefix
+// a peer announced with the same attributes, typically thousands. A prefix with a single path,
+// the common case, costs one slot in a PrefixMap (no per-prefix object at all); only prefixes
+// with several paths get a small record holding the candidates and the selection.
 
-import { asPathLength } from '../wire/attributes.js';
-import type { InternedAttributes } from './attr-intern.js';
-import { selectBest, type Candidate, type DecisionReason } from './decision.js';
+import { asPathLength, type PathAttributes } from '../wire/attributes.js';
+import { AttributeTable, type InternedAttributes } from './attr-intern.js';
+import { selectBest, type Candidate, type DecisionReason, type Origin } from './decision.js';
+import { PrefixMap } from './prefix-map.js';
 
 export interface PeerInfo {
   /** Stable id of the source: the peer address, or "local" for originated routes. */
@@ -15,131 +21,233 @@ export interface PeerInfo {
   local: boolean;
 }
 
-export interface Path extends Candidate {
-  prefix: string;
-  pathId: number;
-  source: PeerInfo;
-  attrs: InternedAttributes;
-  /** Next hops as learned (IPv4 NEXT_HOP or MP_REACH next hops). */
-  nextHops: string[];
+export const DEFAULT_LOCAL_PREF = 100;
+
+/** One way to reach a prefix: who said it, under which ADD-PATH id, with which attributes. Shared and immutable. */
+export class Path implements Candidate {
+  /** Holders: prefixes that use this path plus outstanding acquire() calls. */
+  refs = 0;
+  readonly localPref: number;
+  readonly asPathLength: number;
+  readonly neighborAs?: number;
+  readonly origin: Origin;
+  readonly med: number;
+  readonly ebgp: boolean;
+  readonly local: boolean;
+  readonly routerId: string;
+  readonly clusterListLength: number;
+  readonly peerAddress: string;
+
+  constructor(readonly key: string, readonly source: PeerInfo, readonly pathId: number, readonly attrs: InternedAttributes) {
+    const a = attrs.attrs;
+    const firstSeq = a.asPath?.find((s) => s.type === 2 && s.asns.length);
+    this.localPref = source.ebgp || source.local ? DEFAULT_LOCAL_PREF : a.localPref ?? DEFAULT_LOCAL_PREF;
+    this.asPathLength = asPathLength(a.asPath);
+    if (firstSeq) this.neighborAs = firstSeq.asns[0]!;
+    this.origin = (a.origin ?? 2) as Origin;
+    this.med = a.med ?? 0;
+    this.ebgp = source.ebgp;
+    this.local = source.local;
+    this.routerId = a.originatorId ?? source.routerId;
+    this.clusterListLength = a.clusterList?.length ?? 0;
+    this.peerAddress = source.address;
+  }
+
+  /** Next hops as learned (IPv4 NEXT_HOP or the MP_REACH next hops). */
+  get nextHops(): readonly string[] {
+    return this.attrs.nextHops;
+  }
 }
 
 export interface Selected {
   prefix: string;
   best: Path | undefined;
-  multipath: Path[];
+  multipath: readonly Path[];
   reason: DecisionReason | undefined;
 }
 
-interface Entry {
+/** A prefix with more than one candidate path. */
+interface Multi {
   paths: Path[];
-  best: Path | undefined;
+  best: Path;
   multipath: Path[];
-  reason: DecisionReason | undefined;
+  reason: DecisionReason;
 }
 
-export const DEFAULT_LOCAL_PREF = 100;
+type Slot = Path | Multi;
 
-/** The decision-process view of an attribute set from a given source. */
-export function candidateFields(attrs: InternedAttributes, source: PeerInfo): Omit<Candidate, 'peerAddress' | 'routerId'> & { routerId: string; peerAddress: string } {
-  const a = attrs.attrs;
-  const firstSeq = a.asPath?.find((s) => s.type === 2 && s.asns.length);
-  return {
-    localPref: source.ebgp ? DEFAULT_LOCAL_PREF : a.localPref ?? DEFAULT_LOCAL_PREF,
-    asPathLength: asPathLength(a.asPath),
-    ...(firstSeq ? { neighborAs: firstSeq.asns[0]! } : {}),
-    origin: a.origin ?? 2,
-    med: a.med ?? 0,
-    ebgp: source.ebgp,
-    local: source.local,
-    routerId: a.originatorId ?? source.routerId,
-    clusterListLength: a.clusterList?.length ?? 0,
-    peerAddress: source.address,
-  };
-}
+const bestOf = (s: Slot): Path => (s instanceof Path ? s : s.best);
+const multipathOf = (s: Slot): readonly Path[] => (s instanceof Path ? [s] : s.multipath);
 
 export class LocRib {
-  private readonly entries = new Map<string, Entry>();
-  /** Per source: prefix -> path ids it holds (for dropping a peer's routes quickly). */
-  private readonly bySource = new Map<string, Map<string, Set<number>>>();
+  private readonly entries = new PrefixMap<Slot>();
+  private readonly paths = new Map<string, Path>();
+  private readonly perSource = new Map<string, number>();
+  readonly attributes = new AttributeTable();
 
   get prefixCount(): number {
     return this.entries.size;
   }
 
-  /** Adds or replaces the path (source, prefix, pathId). Returns the new selection if it changed. */
-  upsert(path: Path): Selected | undefined {
-    const e = this.entries.get(path.prefix) ?? { paths: [], best: undefined, multipath: [], reason: undefined };
-    const i = e.paths.findIndex((p) => p.source.id === path.source.id && p.pathId === path.pathId);
-    if (i >= 0) e.paths[i] = path;
-    else e.paths.push(path);
-    this.entries.set(path.prefix, e);
-    let ids = this.bySource.get(path.source.id);
-    if (!ids) this.bySource.set(path.source.id, (ids = new Map()));
-    let set = ids.get(path.prefix);
-    if (!set) ids.set(path.prefix, (set = new Set()));
-    set.add(path.pathId);
-    return this.reselect(path.prefix, e);
+  /** Distinct shared Path objects (source × path id × attribute set). */
+  get pathObjects(): number {
+    return this.paths.size;
   }
 
-  /** Removes one path; returns the new selection if it changed. Also gives back the removed path. */
-  withdraw(sourceId: string, prefix: string, pathId = 0): { change: Selected | undefined; removed: Path | undefined } {
-    const e = this.entries.get(prefix);
-    if (!e) return { change: undefined, removed: undefined };
-    const i = e.paths.findIndex((p) => p.source.id === sourceId && p.pathId === pathId);
-    if (i < 0) return { change: undefined, removed: undefined };
-    const [removed] = e.paths.splice(i, 1);
-    const set = this.bySource.get(sourceId)?.get(prefix);
-    set?.delete(pathId);
-    if (set && !set.size) this.bySource.get(sourceId)!.delete(prefix);
-    if (!e.paths.length) {
-      this.entries.delete(prefix);
-      return { change: { prefix, best: undefined, multipath: [], reason: undefined }, removed };
+  /**
+   * The shared path for (source, path id, attributes, next hops), held for the caller until
+   * release(). Intern once per UPDATE and use the result for all of its prefixes.
+   */
+  acquire(source: PeerInfo, pathId: number, attrs: PathAttributes, nextHops?: readonly string[]): Path {
+    const ia = this.attributes.intern(attrs, nextHops);
+    const key = `${source.id}|${pathId}|${ia.id}`;
+    let p = this.paths.get(key);
+    if (p) this.attributes.release(ia);
+    else this.paths.set(key, (p = new Path(key, source, pathId, ia)));
+    p.refs++;
+    return p;
+  }
+
+  release(p: Path): void {
+    if (--p.refs > 0) return;
+    if (this.paths.get(p.key) === p) this.paths.delete(p.key);
+    this.attributes.release(p.attrs);
+  }
+
+  private take(p: Path): void {
+    p.refs++;
+    this.perSource.set(p.source.id, (this.perSource.get(p.source.id) ?? 0) + 1);
+  }
+
+  private drop(p: Path): void {
+    const n = (this.perSource.get(p.source.id) ?? 1) - 1;
+    if (n) this.perSource.set(p.source.id, n);
+    else this.perSource.delete(p.source.id);
+    this.release(p);
+  }
+
+  /** Adds the path for the prefix, replacing the one with the same source and path id. True if the selection changed. */
+  upsert(prefix: string, path: Path): boolean {
+    const slot = this.entries.get(prefix);
+    if (!slot) {
+      this.take(path);
+      this.entries.set(prefix, path);
+      return true;
     }
-    return { change: this.reselect(prefix, e), removed };
+    if (slot instanceof Path) {
+      if (slot === path) return false;
+      this.take(path);
+      if (slot.source.id === path.source.id && slot.pathId === path.pathId) {
+        this.entries.set(prefix, path);
+        this.drop(slot);
+        return true;
+      }
+      const m = { paths: [slot, path], best: slot, multipath: [slot], reason: 'equal' as DecisionReason };
+      this.entries.set(prefix, m);
+      return this.reselect(m, slot, [slot]);
+    }
+    const i = slot.paths.findIndex((p) => p.source.id === path.source.id && p.pathId === path.pathId);
+    if (i >= 0 && slot.paths[i] === path) return false;
+    this.take(path);
+    const before = { best: slot.best, multipath: slot.multipath };
+    if (i >= 0) {
+      this.drop(slot.paths[i]!);
+      slot.paths[i] = path;
+    } else {
+      slot.paths.push(path);
+    }
+    return this.reselect(slot, before.best, before.multipath);
   }
 
-  /** Removes everything a source contributed (session down). */
-  removeSource(sourceId: string): { changes: Selected[]; removed: Path[] } {
-    const ids = this.bySource.get(sourceId);
-    const changes: Selected[] = [];
-    const removed: Path[] = [];
-    if (!ids) return { changes, removed };
-    for (const [prefix, set] of [...ids]) {
-      for (const pathId of [...set]) {
-        const r = this.withdraw(sourceId, prefix, pathId);
-        if (r.change) changes.push(r.change);
-        if (r.removed) removed.push(r.removed);
+  /** Removes one path. True if the selection changed (including the prefix disappearing). */
+  withdraw(prefix: string, sourceId: string, pathId = 0): boolean {
+    const slot = this.entries.get(prefix);
+    if (!slot) return false;
+    if (slot instanceof Path) {
+      if (slot.source.id !== sourceId || slot.pathId !== pathId) return false;
+      this.entries.delete(prefix);
+      this.drop(slot);
+      return true;
+    }
+    const i = slot.paths.findIndex((p) => p.source.id === sourceId && p.pathId === pathId);
+    if (i < 0) return false;
+    const [gone] = slot.paths.splice(i, 1);
+    this.drop(gone!);
+    return this.afterRemoval(prefix, slot);
+  }
+
+  private afterRemoval(prefix: string, slot: Multi): boolean {
+    const before = { best: slot.best, multipath: slot.multipath };
+    if (slot.paths.length === 1) {
+      const only = slot.paths[0]!;
+      this.entries.set(prefix, only);
+      return !(before.best === only && before.multipath.length === 1);
+    }
+    return this.reselect(slot, before.best, before.multipath);
+  }
+
+  /** Removes everything a source contributed (session down); `changed` is called per prefix whose selection changed. */
+  removeSource(sourceId: string, changed: (prefix: string) => void): number {
+    if (!this.perSource.has(sourceId)) return 0;
+    let removed = 0;
+    for (const [prefix, slot] of this.entries) {
+      if (slot instanceof Path) {
+        if (slot.source.id !== sourceId) continue;
+        this.entries.delete(prefix);
+        this.drop(slot);
+        removed++;
+        changed(prefix);
+        continue;
+      }
+      const keep = slot.paths.filter((p) => p.source.id !== sourceId);
+      if (keep.length === slot.paths.length) continue;
+      for (const p of slot.paths) if (p.source.id === sourceId) { this.drop(p); removed++; }
+      slot.paths = keep;
+      if (!keep.length) {
+        this.entries.delete(prefix);
+        changed(prefix);
+      } else if (this.afterRemoval(prefix, slot)) {
+        changed(prefix);
       }
     }
-    this.bySource.delete(sourceId);
-    return { changes, removed };
+    this.perSource.delete(sourceId);
+    return removed;
+  }
+
+  best(prefix: string): Path | undefined {
+    const s = this.entries.get(prefix);
+    return s && bestOf(s);
   }
 
   selected(prefix: string): Selected | undefined {
-    const e = this.entries.get(prefix);
-    return e && { prefix, best: e.best, multipath: e.multipath, reason: e.reason };
+    const s = this.entries.get(prefix);
+    if (!s) return undefined;
+    return s instanceof Path ? { prefix, best: s, multipath: [s], reason: 'equal' } : { prefix, best: s.best, multipath: s.multipath, reason: s.reason };
   }
 
+  /** Every prefix with its selection and candidates. */
   *all(): IterableIterator<Selected & { paths: readonly Path[] }> {
-    for (const [prefix, e] of this.entries) yield { prefix, best: e.best, multipath: e.multipath, reason: e.reason, paths: e.paths };
+    for (const [prefix, s] of this.entries) {
+      if (s instanceof Path) yield { prefix, best: s, multipath: [s], reason: 'equal', paths: [s] };
+      else yield { prefix, best: s.best, multipath: s.multipath, reason: s.reason, paths: s.paths };
+    }
+  }
+
+  /** Prefixes with their best path and multipath set, without building a record per prefix. */
+  *selections(): IterableIterator<[prefix: string, best: Path, multipath: readonly Path[]]> {
+    for (const [prefix, s] of this.entries) yield [prefix, bestOf(s), multipathOf(s)];
   }
 
   /** Paths a source currently holds. */
   countFrom(sourceId: string): number {
-    let n = 0;
-    for (const set of this.bySource.get(sourceId)?.values() ?? []) n += set.size;
-    return n;
+    return this.perSource.get(sourceId) ?? 0;
   }
 
-  private reselect(prefix: string, e: Entry): Selected | undefined {
-    const sel = selectBest(e.paths);
-    const best = sel?.best;
-    const multipath = sel?.multipath ?? [];
-    const same = best === e.best && multipath.length === e.multipath.length && multipath.every((p, i) => p === e.multipath[i]);
-    e.best = best;
-    e.multipath = multipath;
-    e.reason = sel?.reason;
-    return same ? undefined : { prefix, best, multipath, reason: e.reason };
+  private reselect(m: Multi, oldBest: Path, oldMultipath: readonly Path[]): boolean {
+    const sel = selectBest(m.paths)!;
+    m.best = sel.best;
+    m.multipath = sel.multipath;
+    m.reason = sel.reason;
+    return !(sel.best === oldBest && sel.multipath.length === oldMultipath.length && sel.multipath.every((p, i) => p === oldMultipath[i]));
   }
 }
