@@ -3,7 +3,8 @@
 // on the same machine, one after the other. Kernel export is off for every receiver, so the
 // numbers are about BGP ingest alone.
 //
-//   node bench/dist/bgp-ingest.js [N ...]     (default: 100000 1000000)
+//   node bench/dist/bgp-ingest.js [N ...] [--receivers=bgpd,bird2,gobgp] [--no-record]
+//   (default: 100000 1000000, all receivers, results appended to bench/RESULTS.md)
 // Appends a section to bench/RESULTS.md.
 
 import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,7 +50,7 @@ async function measure(kind: 'bgpd' | 'bird2' | 'gobgp', n: number, sender: Netn
   const sock = join(dir, `${kind}.ctl`);
   if (kind === 'bgpd') {
     writeFileSync(join(dir, 'bgpd.yaml'), `routerId: 10.210.0.2\nasNumber: 65002\nlisten: { address: 10.210.0.2, port: 179 }\npeers:\n  - { address: 10.210.0.1, asNumber: 65001, holdTime: 90 }\nkernel: { enabled: false }\n`);
-    daemon = startInNetns(rx, [process.execPath, BGPD, '--config', join(dir, 'bgpd.yaml'), '--socket', sock, '--log-level', 'warn']);
+    daemon = startInNetns(rx, [process.execPath, ...(process.env['BENCH_BGPD_NODE_FLAGS']?.split(' ').filter(Boolean) ?? []), BGPD, '--config', join(dir, 'bgpd.yaml'), '--socket', sock, '--log-level', 'warn']);
     await eventually(async () => (await request(sock, { cmd: 'status' })) as PeerStatus[], 10_000, 'bgpd control socket');
     count = async () => ((await request(sock, { cmd: 'stats' })) as SpeakerStats).prefixes;
   } else if (kind === 'bird2') {
@@ -83,6 +84,7 @@ async function measure(kind: 'bgpd' | 'bird2' | 'gobgp', n: number, sender: Netn
       const st = (await request(sock, { cmd: 'stats' })) as SpeakerStats;
       note = `worst event-loop delay ${st.eventLoopDelayMaxMs.toFixed(0)} ms (p99 ${st.eventLoopDelayP99Ms.toFixed(0)} ms)`;
     }
+    if (process.env['BENCH_DUMP_OUTPUT']) writeFileSync(join(ROOT, `.tabby-run/bench-${kind}.out`), daemon.output());
     return { receiver: kind, n, seconds, peakRssMiB: rss, note };
   } finally {
     await bird.stop();
@@ -93,7 +95,10 @@ async function measure(kind: 'bgpd' | 'bird2' | 'gobgp', n: number, sender: Netn
 async function main(): Promise<void> {
   // Interrupted runs still remove their namespaces and daemons (test-support cleans up on exit).
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
-  const sizes = process.argv.slice(2).map(Number).filter((x) => x > 0);
+  const args = process.argv.slice(2);
+  const only = args.find((a) => a.startsWith('--receivers='))?.slice('--receivers='.length).split(',');
+  const record = !args.includes('--no-record');
+  const sizes = args.map(Number).filter((x) => x > 0);
   const ns = sizes.length ? sizes : [100_000, 1_000_000];
   const dir = tmpDir('tabby-bench-');
   const sender = createNetns('bench-tx');
@@ -106,6 +111,7 @@ async function main(): Promise<void> {
     for (const n of ns) {
       const conf = senderConfig(n);
       for (const kind of ['bird2', 'bgpd', 'gobgp'] as const) {
+        if (only && !only.includes(kind)) continue;
         const r = await measure(kind, n, sender, rx, dir, conf);
         results.push(r);
         process.stdout.write(`${kind} n=${n}: ${r.seconds.toFixed(1)} s, peak RSS ${r.peakRssMiB.toFixed(0)} MiB ${r.note}\n`);
@@ -116,6 +122,7 @@ async function main(): Promise<void> {
     rx.delete();
     rmSync(dir, { recursive: true, force: true });
   }
+  if (!record) return;
   const lines = [
     '',
     `## BGP ingest, ${new Date().toISOString().slice(0, 10)} (${process.version}, ${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()} cores)`,

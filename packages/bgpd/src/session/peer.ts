@@ -12,6 +12,25 @@ import { decodeUpdate, validateUpdate, type UpdateMessage } from '../wire/update
 import { initialState, step, type DownReason, type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type TimerName } from './fsm.js';
 import { negotiate, ourCapabilities, twoOctetAs, type Negotiated } from './negotiate.js';
 
+/**
+ * How long incoming messages may be processed in one turn of the event loop. libuv reads a busy
+ * socket many times per turn, which during a full-table transfer means megabytes of UPDATEs
+ * before timers get a chance; past this budget the socket is paused until the next turn, so
+ * keepalives and hold timers keep their schedule however fast a peer sends.
+ */
+const TURN_BUDGET_MS = 20;
+let turnStart = -1;
+
+/** Milliseconds of work done in the current event-loop turn (starting the clock if needed). */
+function turnElapsed(): number {
+  const now = performance.now();
+  if (turnStart < 0) {
+    turnStart = now;
+    setImmediate(() => { turnStart = -1; });
+  }
+  return now - turnStart;
+}
+
 export interface PeerHooks {
   onEstablished(peer: Peer): void;
   onDown(peer: Peer, reason: DownReason, wasEstablished: boolean): void;
@@ -205,6 +224,7 @@ export class Peer {
   }
 
   private onData(chunk: Buffer): void {
+    turnElapsed();
     try {
       for (const f of this.framer.push(chunk)) {
         this.counters.messagesIn++;
@@ -215,6 +235,13 @@ export class Peer {
       if (!(e instanceof WireError)) throw e;
       this.log.warn('malformed message', { peer: this.address, error: e.message });
       this.dispatch({ type: 'message-error', notification: { code: e.code, subcode: e.subcode, data: e.data } });
+    }
+    const s = this.socket;
+    if (s && turnElapsed() > TURN_BUDGET_MS && !s.isPaused()) {
+      s.pause();
+      setImmediate(() => {
+        if (this.socket === s) s.resume();
+      });
     }
   }
 
