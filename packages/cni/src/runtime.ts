@@ -1,0 +1,34 @@
+// The node-facing pieces both executables share: the node name and the datastore.
+
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { EtcdDatastore, type Datastore, type EtcdOptions } from '@tabby/datastore';
+import { resolveNodename, type NetConf } from './config.js';
+import { CniCode, CniError } from './errors.js';
+
+export function nodenameOf(conf: NetConf): string {
+  return resolveNodename(conf, {
+    readFile: (p) => {
+      try {
+        return readFileSync(p, 'utf8');
+      } catch {
+        return undefined;
+      }
+    },
+    hostname,
+  });
+}
+
+/** The etcd datastore the config names (the client connects on first use). */
+export function openDatastore(conf: NetConf): Datastore {
+  const o: EtcdOptions = { endpoints: conf.etcd.endpoints };
+  if (conf.etcd.caCertFile) o.caFile = conf.etcd.caCertFile;
+  if (conf.etcd.certFile) o.certFile = conf.etcd.certFile;
+  if (conf.etcd.keyFile) o.keyFile = conf.etcd.keyFile;
+  try {
+    return new EtcdDatastore(o);
+  } catch (e) {
+    // Unreadable certificate or key files: a configuration problem, not a transient one.
+    throw new CniError(CniCode.invalidNetworkConfig, `network config: etcd_ca_cert_file/etcd_cert_file/etcd_key_file: ${(e as Error).message}`);
+  }
+}
