@@ -1,0 +1,5 @@
+export * from './iptables-backend.js';
+export * from './iptables-save.js';
+export * from './iptables-table.js';
+export * from './ipsets.js';
+export * from './policy-dataplane.js';
