@@ -36,10 +36,11 @@ export interface Result {
   dns?: Dns;
 }
 
+/** 4 or 6 for an address with or without a prefix length. */
 export function ipVersionOf(address: string): IpVersion {
-  const c = parseCidr(address) ?? (parseIP(address) ? { version: parseIP(address)!.version } : undefined);
-  if (!c) throw new Error(`not an address: ${address}`);
-  return c.version;
+  const v = (parseCidr(address) ?? parseIP(address))?.version;
+  if (!v) throw new Error(`not an IP address: ${address}`);
+  return v;
 }
 
 function hasDns(d: Dns | undefined): d is Dns {
@@ -76,7 +77,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
  */
 export function parseResult(v: unknown, where: string, code: number): Result {
   const bad = (field: string, value: unknown, why: string) =>
-    new CniError(code, `${where}: ${field}${value === undefined ? '' : ' ' + JSON.stringify(value)}: ${why}`);
+    new CniError(code, `${where}: ${[field, value === undefined ? '' : JSON.stringify(value)].filter(Boolean).join(' ')}: ${why}`);
   if (!isObject(v)) throw bad('', v, 'must be a JSON object');
   const r: Result = { cniVersion: typeof v['cniVersion'] === 'string' ? v['cniVersion'] : '' };
   const list = (key: string): unknown[] | undefined => {

@@ -46,7 +46,9 @@ function errorVersion(stdin: string): string {
 function asCniError(e: unknown): CniError {
   if (e instanceof CniError) return e;
   const err = e instanceof Error ? e : new Error(String(e));
-  return new CniError(CniCode.internal, err.message, err.stack ?? '');
+  const c = new CniError(CniCode.internal, err.message);
+  if (err.stack) c.stack = err.stack;
+  return c;
 }
 
 async function closeLogger(log: Logger): Promise<void> {
@@ -92,7 +94,7 @@ export async function runPlugin(component: string, handlers: PluginHandlers, io:
     return 0;
   } catch (e) {
     const err = asCniError(e);
-    log?.error(err.message, { code: err.code, details: err.details || undefined });
+    log?.error(err.message, { code: err.code, details: err.details || undefined, ...(err.code === CniCode.internal ? { stack: err.stack } : {}) });
     io.write(JSON.stringify(errorJson(errorVersion(io.stdin), err)));
     return 1;
   } finally {
