@@ -4,9 +4,9 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { RouteTable, type Route } from '@tabby/linux';
+import { RouteTable, parseCidrOrIpLoose, type NextHop, type Route } from '@tabby/linux';
 import type { Logger } from '@tabby/log';
-import type { BgpdConfig, PeerConfig } from './config/schema.js';
+import type { BgpdConfig, KernelConfig, KernelRouteRule, PeerConfig } from './config/schema.js';
 import { Peer, type PeerHooks } from './session/peer.js';
 import { LocRib, type Path, type PeerInfo } from './rib/loc-rib.js';
 import { PrefixMap, PrefixSet } from './rib/prefix-map.js';
@@ -22,6 +22,37 @@ const LOCAL_SOURCE: Omit<PeerInfo, 'routerId'> = { id: 'local', address: '0.0.0.
 const BATCH = 4000;
 
 const nextTurn = () => new Promise<void>((res) => setImmediate(res));
+
+/** The kernel table is re-read and repaired this often, besides after every failure. */
+const KERNEL_RESYNC_MS = 60_000;
+
+/** Kernel route rules, most specific first, with their prefixes parsed once. */
+interface ParsedRule {
+  family: 4 | 6;
+  addr: bigint;
+  len: number;
+  rule: KernelRouteRule;
+}
+
+function parseRules(rules: readonly KernelRouteRule[]): ParsedRule[] {
+  return rules
+    .map((rule) => ({ ...parseCidrOrIpLoose(rule.prefix)!, rule }))
+    .sort((a, b) => b.len - a.len);
+}
+
+/** The most specific rule whose prefix contains `prefix`. */
+function ruleFor(rules: readonly ParsedRule[], prefix: string): KernelRouteRule | undefined {
+  if (!rules.length) return undefined;
+  const c = parseCidrOrIpLoose(prefix);
+  if (!c) return undefined;
+  const bits = c.family === 4 ? 32 : 128;
+  for (const r of rules) {
+    if (r.family !== c.family || r.len > c.len) continue;
+    const shift = BigInt(bits - r.len);
+    if (c.addr >> shift === r.addr >> shift) return r.rule;
+  }
+  return undefined;
+}
 
 export interface SpeakerOptions {
   log: Logger;
@@ -65,6 +96,8 @@ export class Speaker {
   private kernel: RouteTable | undefined;
   private kernelDirty = new PrefixSet();
   private kernelQueued = false;
+  private kernelRules: ParsedRule[] = [];
+  private kernelTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
   /** Event-loop delay: keepalives must keep flowing while big tables are ingested. */
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
@@ -85,6 +118,7 @@ export class Speaker {
   /** Applies a new configuration, touching only peers whose settings changed. */
   reload(next: BgpdConfig): void {
     const identityChanged = next.routerId !== this.cfg.routerId || next.asNumber !== this.cfg.asNumber;
+    const prevKernel = this.cfg.kernel;
     const old = new Map(this.cfg.peers.map((p) => [p.address, p]));
     this.cfg = next;
     for (const [addr, peer] of [...this.peers]) {
@@ -93,6 +127,13 @@ export class Speaker {
     }
     for (const pc of next.peers) if (!this.peers.has(pc.address)) this.addPeer(pc);
     this.applyOriginated();
+    if (JSON.stringify(prevKernel) !== JSON.stringify(next.kernel)) {
+      void this.reconfigureKernel(prevKernel);
+    } else if (this.kernel) {
+      // A reload is also the operator's way to ask for the kernel to be re-read and repaired now.
+      this.kernel.queueResync();
+      this.queueKernel();
+    }
   }
 
   async stop(): Promise<void> {
@@ -100,10 +141,15 @@ export class Speaker {
     for (const p of [...this.peers.values()]) this.removePeer(p);
     await new Promise<void>((res) => (this.server ? this.server.close(() => res()) : res()));
     this.server = undefined;
+    if (this.kernelTimer) clearInterval(this.kernelTimer);
+    this.kernelTimer = undefined;
     if (this.kernel) {
       this.kernelDirty.clear();
-      this.kernel.setRoutes([]);
-      await this.kernel.apply();
+      const k = this.kernel;
+      this.kernel = undefined;
+      await this.whenKernelIdle();
+      k.setRoutes([]);
+      await k.apply();
     }
   }
 
@@ -391,8 +437,36 @@ export class Speaker {
   // ---- kernel ------------------------------------------------------------------------
 
   private setupKernel(): void {
+    this.kernelRules = parseRules(this.cfg.kernel.routes);
     if (!this.cfg.kernel.enabled) return;
     this.kernel = new RouteTable({ protocol: this.cfg.kernel.protocol, table: this.cfg.kernel.table, ...(this.opts.netns ? { netns: this.opts.netns } : {}) });
+    this.kernelTimer ??= setInterval(() => {
+      this.kernel?.queueResync();
+      this.queueKernel();
+    }, KERNEL_RESYNC_MS).unref();
+  }
+
+  private async whenKernelIdle(): Promise<void> {
+    while (this.kernelBusy) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  /** The kernel section changed on reload: move our routes to the new table/protocol and re-derive every route. */
+  private async reconfigureKernel(prev: KernelConfig): Promise<void> {
+    const old = this.kernel;
+    const moved = !this.cfg.kernel.enabled || prev.protocol !== this.cfg.kernel.protocol || prev.table !== this.cfg.kernel.table;
+    if (old && moved) {
+      this.kernel = undefined;
+      await this.whenKernelIdle();
+      old.setRoutes([]);
+      const r = await old.apply().catch((e: Error) => ({ failures: [{ command: ['(apply)'], error: e.message }] }));
+      for (const f of r.failures) this.log.warn('removing old kernel routes failed', { command: f.command.join(' '), error: f.error });
+    }
+    if (!this.kernel) this.setupKernel();
+    else this.kernelRules = parseRules(this.cfg.kernel.routes);
+    if (!this.kernel) return;
+    for (const [prefix] of this.rib.selections()) this.kernelDirty.add(prefix);
+    for (const prefix of this.originated.keys()) this.kernelDirty.add(prefix);
+    this.queueKernel();
   }
 
   private queueKernel(): void {
@@ -411,13 +485,17 @@ export class Speaker {
     const sel = this.rib.selected(prefix);
     if (!sel?.best) return undefined;
     if (sel.best.source.local) return this.originated.get(prefix) ? { dst: prefix, type: 'blackhole', nexthops: [] } : undefined;
+    const rule = ruleFor(this.kernelRules, prefix);
+    if (rule && !rule.install) return undefined;
     const hops = [...new Set(sel.multipath.flatMap((p) => p.nextHops))];
-    return hops.length ? { dst: prefix, nexthops: hops.map((via) => ({ via })) } : undefined;
+    const hop = (via: string): NextHop => ({ via, ...(rule?.device ? { dev: rule.device } : {}), ...(rule?.onlink ? { onlink: true } : {}) });
+    return hops.length ? { dst: prefix, nexthops: hops.map(hop) } : undefined;
   }
 
   /** Applies the prefixes that changed since the last run (the route table diffs only those). */
   private async syncKernel(): Promise<void> {
-    if (!this.kernel) return;
+    const kernel = this.kernel;
+    if (!kernel) return;
     if (this.kernelBusy) {
       this.queueKernel();
       return;
@@ -429,15 +507,15 @@ export class Speaker {
       let n = 0;
       for (const prefix of dirty) {
         const r = this.kernelRoute(prefix);
-        if (r) this.kernel.upsert(r);
-        else this.kernel.remove(prefix);
+        if (r) kernel.upsert(r);
+        else kernel.remove(prefix);
         if (++n % BATCH === 0) await nextTurn();
       }
-      const r = await this.kernel.apply();
+      const r = await kernel.apply();
       for (const f of r.failures) this.log.warn('kernel route failed', { command: f.command.join(' '), error: f.error });
     } catch (e) {
       this.log.error('kernel sync failed', { error: (e as Error).message });
-      this.kernel.queueResync();
+      kernel.queueResync();
     } finally {
       this.kernelBusy = false;
       if (this.kernelDirty.size) this.queueKernel();

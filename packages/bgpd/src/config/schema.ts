@@ -2,6 +2,7 @@
 // Calico resources: this is the whole contract between them.
 
 import { isIPv4, isIP } from 'node:net';
+import { canonicalCidr, parseCidrOrIpLoose } from '@tabby/linux';
 
 export type PeerType = 'mesh' | 'global' | 'node';
 
@@ -27,11 +28,27 @@ export interface OriginateConfig {
   blackhole: boolean;
 }
 
+/**
+ * How learned routes inside `prefix` are installed. The most specific rule containing a route's
+ * prefix applies (e.g. Calico's IPIP pools: `device: tunl0, onlink: true`; VXLAN pools, whose
+ * routes felix programs: `install: false`).
+ */
+export interface KernelRouteRule {
+  prefix: string;
+  /** false: keep such routes out of the kernel (they are still used and advertised). */
+  install: boolean;
+  /** Send via this interface (`dev`). */
+  device?: string;
+  /** Treat the next hop as directly reachable on `device` (`onlink`). */
+  onlink: boolean;
+}
+
 export interface KernelConfig {
   enabled: boolean;
   /** Route protocol number marking bgpd's kernel routes. */
   protocol: number;
   table: number;
+  routes: KernelRouteRule[];
 }
 
 export interface BgpdConfig {
@@ -90,11 +107,35 @@ function holdTime(v: unknown, path: string): number {
   return h;
 }
 
+/** A prefix in canonical text (RFC 5952 for IPv6); host bits are refused rather than guessed away. */
 function prefix(v: unknown, path: string): string {
   const m = typeof v === 'string' ? /^([^/]+)\/(\d{1,3})$/.exec(v) : null;
   const fam = m ? isIP(m[1]!) : 0;
-  if (!m || !fam || Number(m[2]) > (fam === 4 ? 32 : 128)) throw new ConfigError(path, v, 'must be a prefix such as 10.244.1.0/26');
-  return v as string;
+  const c = m && fam ? parseCidrOrIpLoose(v as string) : undefined;
+  if (!c) throw new ConfigError(path, v, 'must be a prefix such as 10.244.1.0/26');
+  const canonical = canonicalCidr(c);
+  const full = c.family === 4 ? 32 : 128;
+  const bits = BigInt(full - c.len);
+  if ((c.addr & ((1n << bits) - 1n)) !== 0n) throw new ConfigError(path, v, `has host bits set (did you mean ${canonical}?)`);
+  return canonical;
+}
+
+const DEVICE = /^[A-Za-z0-9_.:@-]{1,15}$/;
+
+function kernelRule(v: unknown, path: string): KernelRouteRule {
+  if (!isObj(v)) throw new ConfigError(path, v, 'must be a mapping {prefix, install, device, onlink}');
+  noUnknown(v, path, ['prefix', 'install', 'device', 'onlink']);
+  const rule: KernelRouteRule = {
+    prefix: prefix(v['prefix'], `${path}.prefix`),
+    install: bool(v['install'], `${path}.install`, true),
+    onlink: bool(v['onlink'], `${path}.onlink`, false),
+  };
+  if (v['device'] !== undefined) {
+    if (typeof v['device'] !== 'string' || !DEVICE.test(v['device'])) throw new ConfigError(`${path}.device`, v['device'], 'must be an interface name (1-15 characters, no spaces or "/")');
+    rule.device = v['device'];
+  }
+  if (rule.onlink && !rule.device) throw new ConfigError(`${path}.onlink`, true, 'needs device: the kernel only accepts onlink next hops on a given interface');
+  return rule;
 }
 
 const PEER_FIELDS = ['address', 'asNumber', 'type', 'passive', 'port', 'holdTime', 'keepaliveTime', 'connectRetryTime', 'sourceAddress', 'localAsNumber'] as const;
@@ -154,7 +195,18 @@ export function parseConfig(doc: unknown, file?: string): BgpdConfig {
     });
     const k = doc['kernel'] ?? {};
     if (!isObj(k)) throw new ConfigError('kernel', k, 'must be a mapping');
-    noUnknown(k, 'kernel', ['enabled', 'protocol', 'table']);
+    noUnknown(k, 'kernel', ['enabled', 'protocol', 'table', 'routes']);
+    const rawRules = k['routes'] ?? [];
+    if (!Array.isArray(rawRules)) throw new ConfigError('kernel.routes', rawRules, 'must be a list');
+    const rules = rawRules.map((r, i) => kernelRule(r, `kernel.routes[${i}]`));
+    rules.forEach((r, i) => {
+      const j = rules.findIndex((o) => o.prefix === r.prefix);
+      if (j !== i) throw new ConfigError(`kernel.routes[${i}].prefix`, r.prefix, `duplicates kernel.routes[${j}]`);
+    });
+    originate.forEach((o, i) => {
+      const j = originate.findIndex((x) => x.prefix === o.prefix);
+      if (j !== i) throw new ConfigError(`originate[${i}].prefix`, o.prefix, `duplicates originate[${j}]`);
+    });
     return {
       routerId: ip(doc['routerId'], 'routerId', true),
       asNumber,
@@ -165,6 +217,7 @@ export function parseConfig(doc: unknown, file?: string): BgpdConfig {
         enabled: bool(k['enabled'], 'kernel.enabled', true),
         protocol: int(k['protocol'], 'kernel.protocol', 1, 255, DEFAULT_KERNEL_PROTOCOL),
         table: int(k['table'], 'kernel.table', 1, 0xffffffff, 254),
+        routes: rules,
       },
     };
   } catch (e) {

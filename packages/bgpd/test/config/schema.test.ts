@@ -30,7 +30,7 @@ describe('bgpd config', () => {
       address: '10.0.0.1', asNumber: 65001, type: 'global', passive: false, port: 179, holdTime: 90,
       keepaliveTime: 30, connectRetryTime: 5, sourceAddress: '10.0.0.2', localAsNumber: 65002,
     });
-    expect(c.kernel).to.deep.equal({ enabled: true, protocol: DEFAULT_KERNEL_PROTOCOL, table: 254 });
+    expect(c.kernel).to.deep.equal({ enabled: true, protocol: DEFAULT_KERNEL_PROTOCOL, table: 254, routes: [] });
     expect(c.originate).to.deep.equal([{ prefix: '10.244.1.0/26', blackhole: true }]);
   });
 
@@ -50,5 +50,23 @@ describe('bgpd config', () => {
     fails({ ...base, peers: [base.peers[0], base.peers[0]] }, 'peers[1].address', /duplicates peers\[0\]/);
     fails({ ...base, originate: [{ prefix: '10.244.1.0/33' }] }, 'originate[0].prefix', /prefix such as/);
     fails({ ...base, kernel: { protocol: 300 } }, 'kernel.protocol', /1 to 255/);
+  });
+
+  it('writes prefixes canonically and refuses host bits with a suggestion', () => {
+    const c = parseConfig({ ...base, originate: [{ prefix: 'fd00:0:0::/64' }], kernel: { routes: [{ prefix: '10.244.0.0/16', device: 'tunl0', onlink: true }, { prefix: '2001:DB8::/32', install: false }] } });
+    expect(c.originate).to.deep.equal([{ prefix: 'fd00::/64', blackhole: false }]);
+    expect(c.kernel.routes).to.deep.equal([
+      { prefix: '10.244.0.0/16', install: true, onlink: true, device: 'tunl0' },
+      { prefix: '2001:db8::/32', install: false, onlink: false },
+    ]);
+    fails({ ...base, originate: [{ prefix: '10.244.1.5/26' }] }, 'originate[0].prefix', /host bits set \(did you mean 10\.244\.1\.0\/26\?\)/);
+  });
+
+  it('checks kernel route rules', () => {
+    fails({ ...base, kernel: { routes: [{ prefix: '10.0.0.0/8', onlink: true }] } }, 'kernel.routes[0].onlink', /needs device/);
+    fails({ ...base, kernel: { routes: [{ prefix: '10.0.0.0/8', device: 'a very long name' }] } }, 'kernel.routes[0].device', /interface name/);
+    fails({ ...base, kernel: { routes: [{ prefix: '10.0.0.0/8' }, { prefix: '10.0.0.0/8', install: false }] } }, 'kernel.routes[1].prefix', /duplicates kernel.routes\[0\]/);
+    fails({ ...base, kernel: { routes: [{ prefix: '10.0.0.0/8', via: '1.2.3.4' }] } }, 'kernel.routes[0].via', /unknown field/);
+    fails({ ...base, originate: [{ prefix: '10.244.1.0/26' }, { prefix: '10.244.1.0/26' }] }, 'originate[1].prefix', /duplicates originate\[0\]/);
   });
 });
