@@ -128,7 +128,7 @@ export class BlockAffinityIpam implements Ipam {
           break;
         }
         if (found.claimed) owned++;
-        got.push(...await this.assignFrom(found.block, r.num - got.length, r, cfg.strictAffinity));
+        got.push(...await this.assignFrom(found.block, r.num - got.length, r, cfg.strictAffinity, true));
       }
       if (got.length < r.num && !cfg.strictAffinity) got.push(...await this.borrow(usable, r.num - got.length, r, reasons));
     } catch (e) {
@@ -191,10 +191,16 @@ export class BlockAffinityIpam implements Ipam {
     throw new IpamRetryError(`claiming a block for ${host}`);
   }
 
-  /** Assigns up to `num` addresses from a block (raising the handle first, CAS on the block). */
-  private async assignFrom(start: IPAMBlock, num: number, r: FamilyRequest, affinityCheck: boolean): Promise<AssignedAddress[]> {
+  /**
+   * Assigns up to `num` addresses from a block (raising the handle first, CAS on the block). A
+   * lost race re-reads the block; with `sameOwner` a block that changed hands meanwhile (emptied,
+   * released and claimed by another node) yields nothing, so the caller picks again instead of
+   * borrowing by accident.
+   */
+  private async assignFrom(start: IPAMBlock, num: number, r: FamilyRequest, affinityCheck: boolean, sameOwner: boolean): Promise<AssignedAddress[]> {
     let block: IPAMBlock | undefined = start;
     for (let i = 0; i < DATASTORE_RETRIES && block; i++) {
+      if (sameOwner && block.spec.affinity !== start.spec.affinity) return [];
       const spec = cloneBlock(block.spec);
       let ordinals: number[];
       try {
@@ -225,7 +231,7 @@ export class BlockAffinityIpam implements Ipam {
     for (const p of pools) {
       for (const b of blocksWithSpace(p, blocks, r.host, this.random)) {
         if (got.length >= num) break;
-        got.push(...await this.assignFrom(b, num - got.length, r, false));
+        got.push(...await this.assignFrom(b, num - got.length, r, false, false));
       }
       if (got.length >= num) break;
       exhausted.push(p.cidr);
@@ -291,7 +297,8 @@ export class BlockAffinityIpam implements Ipam {
       const { notAllocated: missed } = await this.releaseFromBlock(cidr, items.map((x) => x.ordinal), undefined);
       for (const x of items) if (missed.includes(x.ordinal)) notAllocated.push(x.text);
     }
-    return notAllocated;
+    const order = new Map(addresses.map((a, i) => [a, i]));
+    return notAllocated.sort((a, b) => order.get(a)! - order.get(b)!);
   }
 
   /**
