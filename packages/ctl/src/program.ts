@@ -7,6 +7,9 @@ import { runPatch } from './commands/patch.js';
 import { runLabel } from './commands/label.js';
 import { clientVersion, runVersion } from './commands/version.js';
 import { runNodeStatus } from './commands/node/status.js';
+import { runIpamShow } from './commands/ipam/show.js';
+import { runIpamRelease } from './commands/ipam/release.js';
+import { runIpamCheck } from './commands/ipam/check.js';
 import type { Session } from './session.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -79,6 +82,31 @@ export function buildProgram(session: Session): Command {
     .option('--socket <path>', "bgpd's control socket", '/var/run/tabby/bgpd.ctl')
     .action(async (opts: { socket?: string }) => {
       await runNodeStatus(session, opts);
+    });
+
+  const ipam = program.command('ipam').description('IP address management: usage, release, consistency check');
+  ipam.command('show')
+    .description('show IP usage per pool (and block), one address, borrowed addresses, or the IPAM configuration')
+    .option('--ip <ip>', 'report whether this address is in use, and by what')
+    .option('--show-blocks', 'show every block as well as the pools')
+    .option('--show-borrowed', 'show addresses borrowed from blocks affine to other nodes')
+    .option('--show-configuration', 'show the IPAM configuration')
+    .action(async (opts: { ip?: string; showBlocks?: boolean; showBorrowed?: boolean; showConfiguration?: boolean }) => {
+      await runIpamShow(session, opts);
+    });
+  ipam.command('release')
+    .description('release an address in IPAM (it stays on any endpoint still using it)')
+    .option('--ip <ip>', 'the address to release')
+    .action(async (opts: { ip?: string }) => {
+      await runIpamRelease(session, opts);
+    });
+  ipam.command('check')
+    .description('check IPAM against workload endpoints and nodes; exit code 1 when problems are found')
+    .option('-o, --output <file>', 'also write the report as JSON to this file')
+    .option('--show-all-ips', 'list every allocation')
+    .option('--show-problem-ips', 'list problem addresses (always done; accepted for calicoctl compatibility)')
+    .action(async (opts: { output?: string; showAllIps?: boolean }) => {
+      await runIpamCheck(session, opts);
     });
 
   program.command('version')

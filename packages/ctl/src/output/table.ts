@@ -10,15 +10,20 @@ export function renderColumns(headings: readonly string[], rows: readonly (reado
   return line(headings) + rows.map(line).join('');
 }
 
-/** A bordered table with centred headers, as in `calicoctl node status`. */
-export function renderBordered(headings: readonly string[], rows: readonly (readonly string[])[]): string {
+/**
+ * A bordered table with centred headers, as in `calicoctl node status` (tablewriter), or with
+ * left-aligned headers (`headers: 'left'`) as go-pretty's default style prints the `ipam show`
+ * tables. With no rows the header is followed directly by the closing border line.
+ */
+export function renderBordered(headings: readonly string[], rows: readonly (readonly string[])[], opts: { headers?: 'centre' | 'left' } = {}): string {
   const widths = headings.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const border = '+' + widths.map((w) => '-'.repeat(w + 2)).join('+') + '+\n';
   const centre = (s: string, w: number) => {
     const left = Math.floor((w - s.length) / 2);
     return ' '.repeat(left) + s + ' '.repeat(w - s.length - left);
   };
-  const head = '|' + headings.map((h, i) => ` ${centre(h.toUpperCase(), widths[i]!)} `).join('|') + '|\n';
+  const align = opts.headers === 'left' ? (h: string, w: number) => h.padEnd(w) : centre;
+  const head = '|' + headings.map((h, i) => ` ${align(h.toUpperCase(), widths[i]!)} `).join('|') + '|\n';
   const body = rows.map((r) => '|' + widths.map((w, i) => ` ${(r[i] ?? '').padEnd(w)} `).join('|') + '|\n').join('');
-  return border + head + border + body + border;
+  return border + head + border + (rows.length ? body + border : '');
 }
