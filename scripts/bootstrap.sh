@@ -15,6 +15,9 @@ declare -A DEB_FOR=(
   [birdc]=bird2
   [gobgpd]=gobgpd
   [vtysh]=frr
+  [iptables]=iptables
+  [ipset]=ipset
+  [ping]=iputils-ping
 )
 
 missing=()
