@@ -69,6 +69,11 @@ function pluginError(type: string, command: string, r: RunOutput): CniError {
   return new CniError(CniCode.ipamFailure, `IPAM plugin ${type} ${command} ${how}${said ? `: ${said}` : ' without output'}`);
 }
 
+/** The IPAM plugin succeeded but its output is unusable: the caller must release what it may hold. */
+export class IpamResultError extends CniError {
+  override name = 'IpamResultError';
+}
+
 /** Runs IPAM ADD and returns its result (which must hold at least one address). */
 export async function delegateAdd(type: string, path: readonly string[], stdin: string, opts: DelegateOptions): Promise<Result> {
   const file = findPlugin(type, path);
@@ -78,10 +83,15 @@ export async function delegateAdd(type: string, path: readonly string[], stdin: 
   try {
     doc = JSON.parse(r.stdout);
   } catch {
-    throw new CniError(CniCode.ipamFailure, `IPAM plugin ${type} ADD printed no JSON result`, r.stdout.slice(0, 2000));
+    throw new IpamResultError(CniCode.ipamFailure, `IPAM plugin ${type} ADD printed no JSON result`, r.stdout.slice(0, 2000));
   }
-  const result = parseResult(doc, `IPAM plugin ${type} result`, CniCode.ipamFailure);
-  if (!result.ips?.length) throw new CniError(CniCode.ipamFailure, `IPAM plugin ${type} returned no addresses`);
+  let result: Result;
+  try {
+    result = parseResult(doc, `IPAM plugin ${type} result`, CniCode.ipamFailure);
+  } catch (e) {
+    throw new IpamResultError(CniCode.ipamFailure, (e as Error).message);
+  }
+  if (!result.ips?.length) throw new IpamResultError(CniCode.ipamFailure, `IPAM plugin ${type} returned no addresses`);
   return result;
 }
 

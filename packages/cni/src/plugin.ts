@@ -6,7 +6,7 @@ import { workloadInterfaceName, type WorkloadEndpoint } from '@tabby/api';
 import { NotFoundError } from '@tabby/datastore';
 import { CniCode, CniError } from './errors.js';
 import { podOf } from './env.js';
-import { delegateAdd, delegateOther } from './delegate.js';
+import { delegateAdd, delegateOther, IpamResultError } from './delegate.js';
 import {
   checkVeth, HOST_VETH_MAC, IPV4_GATEWAY, IPV6_GATEWAY, netnsExists, removeHostVeth, removePodInterface, setupVeth, type DataplaneDeps,
 } from './dataplane.js';
@@ -46,9 +46,15 @@ export async function cmdAdd(ctx: CallContext): Promise<Result> {
 
   const ds = openDatastore(conf);
   try {
-    const ipam = await delegateAdd(conf.ipam.type, env.path, ctx.stdin, { env: ctx.processEnv });
     const undoIpam = () => delegateOther('DEL', conf.ipam.type, env.path, ctx.stdin, { env: ctx.processEnv })
       .catch((e: unknown) => log.error('rollback: releasing the addresses failed', { error: (e as Error).message }));
+    let ipam: Result;
+    try {
+      ipam = await delegateAdd(conf.ipam.type, env.path, ctx.stdin, { env: ctx.processEnv });
+    } catch (e) {
+      if (e instanceof IpamResultError) await undoIpam();
+      throw e;
+    }
     const addresses = ipam.ips!.map((ip) => plainAddress(ip.address));
     const ipv4 = addresses.filter((a) => ipVersionOf(a) === 4);
     const ipv6 = addresses.filter((a) => ipVersionOf(a) === 6);
@@ -95,18 +101,37 @@ export async function cmdAdd(ctx: CallContext): Promise<Result> {
   }
 }
 
+/**
+ * DEL: the pod interface, then the endpoint (only if it is this container's), then the
+ * addresses. Everything already gone counts as done. Without the pod's name in CNI_ARGS the
+ * endpoint is found by container ID among this node's endpoints instead.
+ */
 export async function cmdDel(ctx: CallContext): Promise<void> {
   const { env, conf, log } = ctx;
-  const { ids, hostVeth } = identify(ctx);
-  const name = endpointName(ids);
   const removed = await removePodInterface(env.netns, env.ifName, dataplaneDeps(ctx));
   log.info(removed ? 'deleted the pod interface' : 'pod interface already gone', { netns: env.netns, ifName: env.ifName });
   const ds = openDatastore(conf);
   try {
-    const state = await deleteWorkloadEndpoint(ds, name, ids.pod.namespace, env.containerID);
-    log.info(`workload endpoint: ${state}`, { name, namespace: ids.pod.namespace });
-    // The namespace was unreachable but the endpoint was ours: make sure the host end is gone too.
-    if (state === 'deleted' && !removed && (await removeHostVeth(hostVeth, dataplaneDeps(ctx)))) log.info('deleted the leftover host-side veth', { hostVeth });
+    const targets: { name: string; namespace: string; hostVeth: string }[] = [];
+    if (env.args.has('K8S_POD_NAMESPACE') || env.args.has('K8S_POD_NAME')) {
+      const { ids, hostVeth } = identify(ctx);
+      targets.push({ name: endpointName(ids), namespace: ids.pod.namespace, hostVeth });
+    } else {
+      const node = nodenameOf(conf);
+      log.warn('DEL without K8S_POD_NAMESPACE/K8S_POD_NAME; looking the endpoint up by container ID');
+      const all = await ds.list('WorkloadEndpoint').catch((e: unknown) => { throw datastoreError('listing workload endpoints', e); });
+      for (const w of all.items) {
+        if (w.spec.node === node && w.spec.containerID === env.containerID && w.spec.endpoint === env.ifName) {
+          targets.push({ name: w.metadata.name, namespace: w.metadata.namespace!, hostVeth: w.spec.interfaceName });
+        }
+      }
+    }
+    for (const t of targets) {
+      const state = await deleteWorkloadEndpoint(ds, t.name, t.namespace, env.containerID);
+      log.info(`workload endpoint: ${state}`, { name: t.name, namespace: t.namespace });
+      // The namespace was unreachable but the endpoint was ours: make sure the host end is gone too.
+      if (state === 'deleted' && !removed && (await removeHostVeth(t.hostVeth, dataplaneDeps(ctx)))) log.info('deleted the leftover host-side veth', { hostVeth: t.hostVeth });
+    }
     await delegateOther('DEL', conf.ipam.type, env.path, ctx.stdin, { env: ctx.processEnv });
   } finally {
     await ds.close();

@@ -2,12 +2,14 @@
 
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { isDns1123Subdomain } from '@tabby/api';
 import { EtcdDatastore, type Datastore, type EtcdOptions } from '@tabby/datastore';
 import { resolveNodename, type NetConf } from './config.js';
 import { CniCode, CniError } from './errors.js';
 
+/** The node name, which must be usable in resource names (a DNS-1123 subdomain). */
 export function nodenameOf(conf: NetConf): string {
-  return resolveNodename(conf, {
+  const name = resolveNodename(conf, {
     readFile: (p) => {
       try {
         return readFileSync(p, 'utf8');
@@ -17,6 +19,10 @@ export function nodenameOf(conf: NetConf): string {
     },
     hostname,
   });
+  if (!isDns1123Subdomain(name)) {
+    throw new CniError(CniCode.invalidNetworkConfig, `network config: nodename ${JSON.stringify(name)}: must be a DNS-1123 subdomain (lower case alphanumerics, "-" and ".")`);
+  }
+  return name;
 }
 
 /** The etcd datastore the config names (the client connects on first use). */

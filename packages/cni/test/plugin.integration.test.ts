@@ -2,11 +2,12 @@
 // exactly as a runtime calls them (see harness.ts), with everything read back from the kernel
 // and the datastore.
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { formatIP, parseCidr, workloadInterfaceName, type IPAMBlock } from '@tabby/api';
 import { NotFoundError } from '@tabby/datastore';
 import type { Netns } from '@tabby/test-support';
-import { TestNode, type PluginRun } from './harness.js';
+import { BIN_DIR, TestNode, type PluginRun } from './harness.js';
 
 const V4_POOL = '10.77.0.0/16';
 const V6_POOL = 'fd77::/48';
@@ -269,6 +270,25 @@ describe('tabby CNI plugin (real etcd and network namespaces)', function () {
     expect(pod.tryRun('ip', ['link', 'show', 'dev', 'eth0']).code).to.equal(0);
   });
 
+  it('DEL without the pod in CNI_ARGS finds the endpoint by container ID', async () => {
+    const pod = node.createPod();
+    const id = containerID();
+    expectOk(await add(pod, 'anon', id));
+    expectOk(await node.run('tabby', { command: 'DEL', containerID: id, netns: node.netnsPath(pod), config: node.config() }));
+    const weps = (await node.ds.list('WorkloadEndpoint', { namespace: 'team-a' })).items.map((w) => w.metadata.name);
+    expect(weps).to.not.include('node--1-k8s-anon-eth0');
+    expect(await allocated(node, `${NET}.${id}`)).to.deep.equal([]);
+    expect(pod.tryRun('ip', ['link', 'show', 'dev', 'eth0']).code).to.not.equal(0);
+  });
+
+  it('concurrent ADDs on one node get distinct addresses', async () => {
+    const pods = [0, 1, 2, 3].map((i) => ({ ns: node.createPod(`c${i}`), name: `burst-${i}`, id: containerID() }));
+    const results = await Promise.all(pods.map((p) => add(p.ns, p.name, p.id)));
+    const addrs = results.map((r) => (expectOk(r)['ips'] as { address: string }[])[0]!.address);
+    expect(new Set(addrs).size).to.equal(4);
+    for (const [i, p] of pods.entries()) expect(await allocated(node, `${NET}.${p.id}`)).to.deep.equal([addrs[i]!.split('/')[0]]);
+  });
+
   describe('failures leave nothing behind', () => {
     it('the pod interface cannot be created: the address is released and no veth or endpoint remains', async () => {
       const pod = node.createPod();
@@ -294,6 +314,25 @@ describe('tabby CNI plugin (real etcd and network namespaces)', function () {
       expect(pod.tryRun('ip', ['link', 'show', 'dev', 'eth0']).code).to.not.equal(0);
       expect((await node.ds.list('WorkloadEndpoint', { namespace: 'broken' })).items).to.deep.equal([]);
       node.etcd.etcdctl('del', '/calico/resources/v3/projectcalico.org/profiles/kns.broken');
+    });
+
+    it('an IPAM plugin that succeeds with unusable output is told to release (DEL) and nothing is wired', async () => {
+      // A stand-in IPAM plugin in its own CNI_PATH directory: prints garbage on ADD, records DELs.
+      const dir = mkdtempSync(join(node.dir, 'ipam-'));
+      const marker = join(dir, 'del-called');
+      writeFileSync(join(dir, 'garbage-ipam'), `#!${process.execPath}\nconst fs = require('fs');\n` +
+        `if (process.env.CNI_COMMAND === 'DEL') fs.writeFileSync(${JSON.stringify(marker)}, process.env.CNI_CONTAINERID);\n` +
+        `else process.stdout.write('{"cniVersion":"1.0.0","ips":[{"address":"not-an-ip"}]}');\n`);
+      chmodSync(join(dir, 'garbage-ipam'), 0o755);
+      const pod = node.createPod();
+      const id = containerID();
+      const r = await node.run('tabby', {
+        command: 'ADD', containerID: id, netns: node.netnsPath(pod), args: 'K8S_POD_NAMESPACE=team-a;K8S_POD_NAME=garbage',
+        path: `${dir}:${BIN_DIR}`, config: node.config({ ipam: { type: 'garbage-ipam' } }),
+      });
+      expectError(r, 100, 'IPAM plugin garbage-ipam result: ips[0].address "not-an-ip"');
+      expect(readFileSync(marker, 'utf8')).to.equal(id);
+      expect(node.hostns.tryRun('ip', ['link', 'show', 'dev', workloadInterfaceName('team-a', 'garbage')]).code).to.not.equal(0);
     });
 
     it('IPAM cannot assign: its error comes through and no veth is created', async () => {
@@ -324,6 +363,7 @@ describe('tabby CNI plugin (real etcd and network namespaces)', function () {
       expectError(await call({ args: 'K8S_POD_NAMESPACE=team-a' }), 4, 'K8S_POD_NAME missing');
       expectError(await call({ config: node.config({ ipam: { type: 'no-such-ipam' } }) }), 7, 'ipam.type "no-such-ipam": no executable plugin of that name in CNI_PATH');
       expectError(await call({ netns: '/var/run/netns/tabby-does-not-exist' }), 3, 'does not exist');
+      expectError(await call({ config: node.config({ nodename: 'Node_1' }) }), 7, 'network config: nodename "Node_1": must be a DNS-1123 subdomain');
       expect(node.hostns.tryRun('ip', ['link', 'show', 'dev', workloadInterfaceName('team-a', 'bad')]).code).to.not.equal(0);
     });
 
