@@ -15,14 +15,15 @@
 // endpoint in the datastore, on any node.
 
 import {
-  LABEL_NAMESPACE, LABEL_ORCHESTRATOR, calicoUniqueId, parseCidrOrIp, parseSelector,
+  LABEL_NAMESPACE, LABEL_ORCHESTRATOR, parseCidrOrIp, parseSelector,
   type GlobalNetworkPolicy, type NetworkPolicy, type PolicyType, type Profile, type Rule as ApiRule,
   type Selector, type WorkloadEndpoint,
 } from '@tabby/api';
 import { dispatchChains, endpointChain, rulesChain, staticChains, type ChainConfig, type TierView } from './chains.js';
 import { DEFAULT_MARKS, rulesEqual, type Chain, type IpSetSpec } from './model.js';
-import { ipsetName, policyChainName, profileChainName, type PolicyDirection } from './names.js';
-import { normaliseCidr, type NamedPortProtocol, type RuleRenderContext, type SetResolver } from './rules.js';
+import { policyChainName, profileChainName, type PolicyDirection } from './names.js';
+import { IpSetIndex } from './ipset-index.js';
+import { normaliseCidr, type NamedPortProtocol, type RuleRenderContext } from './rules.js';
 import { policyEndpointSelector } from './selectors.js';
 
 export type PolicyResource = WorkloadEndpoint | NetworkPolicy | GlobalNetworkPolicy | Profile;
@@ -102,17 +103,6 @@ interface PolicyState {
   egress: readonly ApiRule[];
 }
 
-interface SetState {
-  id: string;
-  name: string;
-  type: IpSetSpec['type'];
-  selector: Selector;
-  namedPort?: { protocol: NamedPortProtocol; name: string };
-  /** member -> number of endpoints contributing it */
-  members: Map<string, number>;
-  refs: Set<string>;
-}
-
 const ALL = parseSelector('all()');
 
 export function policyKey(kind: 'NetworkPolicy' | 'GlobalNetworkPolicy', name: string, namespace?: string): string {
@@ -135,14 +125,12 @@ export class PolicyCalculator {
   readonly #selected = new Map<string, Set<string>>();
   /** profile name -> local endpoint keys that list it */
   readonly #profileUsers = new Map<string, Set<string>>();
-  readonly #sets = new Map<string, SetState>();
+  readonly #sets = new IpSetIndex(() => this.#endpoints.values());
 
   readonly #chains = new Map<string, Chain>();
   readonly #chainsByOwner = new Map<string, string[]>();
   readonly #chainOwner = new Map<string, string>();
-  readonly #setRefsByOwner = new Map<string, Set<string>>();
   readonly #dirtyChains = new Set<string>();
-  readonly #dirtySets = new Set<string>();
 
   constructor(opts: PolicyCalculatorOptions) {
     if (!opts.nodeName) throw new Error('PolicyCalculator needs the node name');
@@ -187,26 +175,18 @@ export class PolicyCalculator {
 
   /** Every desired IP set, by kernel name. */
   ipsets(): Map<string, IpSetSpec> {
-    const out = new Map<string, IpSetSpec>();
-    for (const s of this.#sets.values()) out.set(s.name, this.#setSpec(s));
-    return out;
+    return this.#sets.specs();
   }
 
   ipset(name: string): IpSetSpec | undefined {
-    for (const s of this.#sets.values()) if (s.name === name) return this.#setSpec(s);
-    return undefined;
+    return this.#sets.spec(name);
   }
 
   /** What changed since the last call (and forget it). */
   takeDirty(): DirtySet {
-    const out = { chains: [...this.#dirtyChains].sort(), ipsets: [...this.#dirtySets].sort() };
+    const out = { chains: [...this.#dirtyChains].sort(), ipsets: this.#sets.takeDirty() };
     this.#dirtyChains.clear();
-    this.#dirtySets.clear();
     return out;
-  }
-
-  #setSpec(s: SetState): IpSetSpec {
-    return { name: s.name, type: s.type, members: new Set([...s.members.keys()].sort()) };
   }
 
   // ------------------------------------------------------------------------------------------
@@ -278,7 +258,7 @@ export class PolicyCalculator {
     if (next) this.#endpoints.set(key, next);
     else this.#endpoints.delete(key);
 
-    for (const set of this.#sets.values()) this.#moveMembers(set, prev, next);
+    this.#sets.endpointChanged(prev, next);
 
     if (!prev?.local && !next?.local) return;
     // Which policies select it, which profiles it uses: activeness of their chains may change.
@@ -492,67 +472,8 @@ export class PolicyCalculator {
     ], refs);
   }
 
-  // ------------------------------------------------------------------------------------------
-  // IP sets
-
   #renderContext(refs: Set<string>): RuleRenderContext {
-    const sets: SetResolver = {
-      selectorSet: (sel) => {
-        const id = sel.uniqueId();
-        refs.add(id);
-        this.#ensureSet(id, sel);
-        return ipsetName(id);
-      },
-      namedPortSet: (sel, protocol, port) => {
-        const id = calicoUniqueId('n', `${sel.uniqueId()},${protocol},${port}`);
-        refs.add(id);
-        this.#ensureSet(id, sel, { protocol, name: port });
-        return ipsetName(id);
-      },
-    };
-    return { marks: this.#cfg.marks, logPrefix: this.#cfg.logPrefix, allSelector: ALL, sets };
-  }
-
-  /** Creates (and fills) a set on first reference; it is dropped again if no owner keeps a reference. */
-  #ensureSet(id: string, selector: Selector, namedPort?: SetState['namedPort']): void {
-    if (this.#sets.has(id)) return;
-    const set: SetState = {
-      id, name: ipsetName(id), type: namedPort ? 'hash:ip,port' : 'hash:net', selector, members: new Map(), refs: new Set(),
-      ...(namedPort && { namedPort }),
-    };
-    this.#sets.set(id, set);
-    for (const ep of this.#endpoints.values()) this.#moveMembers(set, undefined, ep);
-    this.#dirtySets.add(set.name);
-  }
-
-  #contribution(set: SetState, ep: EndpointState | undefined): string[] {
-    if (!ep || !set.selector.evaluate(ep.labels)) return [];
-    const np = set.namedPort;
-    if (!np) return ep.ips;
-    const out: string[] = [];
-    for (const p of ep.ports) {
-      if (p.name !== np.name || (np.protocol !== 'any' && p.protocol !== np.protocol)) continue;
-      for (const ip of ep.ips) out.push(`${ip.replace(/\/32$/, '')},${p.protocol}:${p.port}`);
-    }
-    return out;
-  }
-
-  #moveMembers(set: SetState, prev: EndpointState | undefined, next: EndpointState | undefined): void {
-    const removed = this.#contribution(set, prev);
-    const added = this.#contribution(set, next);
-    if (removed.length === 0 && added.length === 0) return;
-    // Net change per member, so a member removed and re-added in one step is not a change.
-    const delta = new Map<string, number>();
-    for (const m of removed) delta.set(m, (delta.get(m) ?? 0) - 1);
-    for (const m of added) delta.set(m, (delta.get(m) ?? 0) + 1);
-    for (const [m, d] of delta) {
-      if (d === 0) continue;
-      const before = set.members.get(m) ?? 0;
-      const after = Math.max(0, before + d);
-      if (after === 0) set.members.delete(m);
-      else set.members.set(m, after);
-      if ((before === 0) !== (after === 0)) this.#dirtySets.add(set.name);
-    }
+    return { marks: this.#cfg.marks, logPrefix: this.#cfg.logPrefix, allSelector: ALL, sets: this.#sets.resolver(refs) };
   }
 
   // ------------------------------------------------------------------------------------------
@@ -581,24 +502,6 @@ export class PolicyCalculator {
     if (names.length) this.#chainsByOwner.set(owner, names);
     else this.#chainsByOwner.delete(owner);
 
-    if (setRefs) {
-      const prevRefs = this.#setRefsByOwner.get(owner) ?? new Set<string>();
-      for (const id of setRefs) this.#sets.get(id)?.refs.add(owner);
-      for (const id of prevRefs) {
-        if (setRefs.has(id)) continue;
-        const s = this.#sets.get(id);
-        if (!s) continue;
-        s.refs.delete(owner);
-      }
-      if (setRefs.size) this.#setRefsByOwner.set(owner, setRefs);
-      else this.#setRefsByOwner.delete(owner);
-      // Sets created during this render but never kept, or no longer referenced by anyone.
-      for (const [id, s] of this.#sets) {
-        if (s.refs.size === 0) {
-          this.#sets.delete(id);
-          this.#dirtySets.add(s.name);
-        }
-      }
-    }
+    if (setRefs) this.#sets.setOwnerRefs(owner, setRefs);
   }
 }

@@ -5,3 +5,4 @@ export * from './selectors.js';
 export * from './rules.js';
 export * from './chains.js';
 export * from './calculator.js';
+export * from './ipset-index.js';
