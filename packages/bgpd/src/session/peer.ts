@@ -5,11 +5,11 @@ import { connect, type Socket } from 'node:net';
 import type { Logger } from '@tabby/log';
 import type { PeerConfig } from '../config/schema.js';
 import { Framer, MAX_EXTENDED_LENGTH, MessageType } from '../wire/framer.js';
-import { WireError, notificationName } from '../wire/errors.js';
-import { decodeOpen, encodeOpen } from '../wire/open.js';
+import { CeaseSubcode, ErrorCode, WireError, notificationName } from '../wire/errors.js';
+import { decodeOpen, encodeOpen, type OpenMessage } from '../wire/open.js';
 import { decodeNotification, decodeRouteRefresh, encodeKeepalive, encodeNotification } from '../wire/simple.js';
 import { decodeUpdate, validateUpdate, type UpdateMessage } from '../wire/update.js';
-import { initialState, step, type DownReason, type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type TimerName } from './fsm.js';
+import { collisionLoser, initialState, step, type DownReason, type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type TimerName } from './fsm.js';
 import { negotiate, ourCapabilities, twoOctetAs, type Negotiated } from './negotiate.js';
 
 /**
@@ -29,6 +29,16 @@ function turnElapsed(): number {
     setImmediate(() => { turnStart = -1; });
   }
   return now - turnStart;
+}
+
+/** How long a colliding incoming connection may take to send its OPEN. */
+const COLLISION_OPEN_WAIT_MS = 30_000;
+
+/** A second connection from the peer, accepted while ours was already exchanging OPENs (RFC 4271 §6.8). */
+interface PendingConnection {
+  socket: Socket;
+  framer: Framer;
+  timer: NodeJS.Timeout;
 }
 
 export interface PeerHooks {
@@ -71,6 +81,11 @@ export class Peer {
   lastError = '';
   readonly counters: PeerCounters = { messagesIn: 0, messagesOut: 0, updatesIn: 0, updatesOut: 0 };
   private socket: Socket | undefined;
+  /** Whether `socket` is the connection we opened (as opposed to one the peer opened). */
+  private outgoing = false;
+  private pending: PendingConnection | undefined;
+  /** Our connection was closed by the peer for collision resolution: the pending one takes over. */
+  private preferPending = false;
   private framer = new Framer();
   private readonly timers = new Map<TimerName, NodeJS.Timeout>();
   private readonly fsmCfg: FsmConfig;
@@ -117,10 +132,104 @@ export class Peer {
   /** Offered by the speaker's listener; returns false when this peer cannot take it. */
   acceptIncoming(socket: Socket): boolean {
     const name = this.state.name;
-    if (name === 'Idle' || (this.socket && name !== 'Connect' && name !== 'Active')) return false;
+    if (name === 'Idle') return false;
+    if (this.socket && this.outgoing && !this.pending && (name === 'OpenSent' || name === 'OpenConfirm')) {
+      // Both sides connected at once: keep the new connection until its OPEN names the peer's
+      // BGP identifier, then keep the one the higher identifier opened.
+      this.startPending(socket);
+      return true;
+    }
+    if (this.socket && name !== 'Connect' && name !== 'Active') return false;
     this.replaceSocket(socket);
+    this.outgoing = false;
     this.dispatch({ type: 'tcp-accepted' });
     return true;
+  }
+
+  private openMessage(): Uint8Array {
+    return encodeOpen({
+      myAs: twoOctetAs(this.cfg.localAsNumber ?? this.local.asNumber), holdTime: this.cfg.holdTime, bgpId: this.local.routerId,
+      capabilities: ourCapabilities(this.cfg.localAsNumber ?? this.local.asNumber, this.families),
+    });
+  }
+
+  private startPending(socket: Socket): void {
+    const p: PendingConnection = {
+      socket,
+      framer: new Framer(),
+      timer: setTimeout(() => this.dropPending(p, 'no OPEN on the colliding connection'), COLLISION_OPEN_WAIT_MS),
+    };
+    this.pending = p;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onPendingData(p, chunk));
+    socket.on('error', () => { if (this.pending === p) this.dropPending(p, 'socket error'); });
+    socket.on('close', () => { if (this.pending === p) this.dropPending(p, 'closed by the peer'); });
+    socket.write(this.openMessage());
+    this.log.info('connection collision: holding the incoming connection until its OPEN', { peer: this.address });
+  }
+
+  private dropPending(p: PendingConnection, why: string, notify?: { code: number; subcode: number }): void {
+    if (this.pending !== p) return;
+    const orphaned = this.preferPending && !this.socket;
+    this.pending = undefined;
+    this.preferPending = false;
+    clearTimeout(p.timer);
+    p.socket.removeAllListeners('data');
+    this.log.info('connection collision: closing the incoming connection', { peer: this.address, why });
+    if (notify && !p.socket.destroyed) p.socket.end(encodeNotification(notify.code, notify.subcode), () => p.socket.destroy());
+    else p.socket.destroy();
+    p.socket.on('error', () => undefined);
+    // Our own connection was already given up for this one: the session is gone.
+    if (orphaned) this.dispatch({ type: 'tcp-closed' });
+  }
+
+  private onPendingData(p: PendingConnection, chunk: Buffer): void {
+    if (this.pending !== p) return;
+    let frames;
+    try {
+      frames = p.framer.push(chunk);
+    } catch (e) {
+      if (!(e instanceof WireError)) throw e;
+      return this.dropPending(p, e.message, { code: e.code, subcode: e.subcode });
+    }
+    if (!frames.length) return;
+    const [first, ...rest] = frames;
+    if (first!.type !== MessageType.OPEN) {
+      return this.dropPending(p, 'first message was not an OPEN', { code: ErrorCode.FSM, subcode: 0 });
+    }
+    let open: OpenMessage;
+    let negotiated: Negotiated;
+    try {
+      open = decodeOpen(first!.bytes);
+      negotiated = negotiate(ourCapabilities(this.cfg.localAsNumber ?? this.local.asNumber, this.families), open, { peerAs: this.cfg.asNumber, localId: this.local.routerId });
+    } catch (e) {
+      if (!(e instanceof WireError)) throw e;
+      return this.dropPending(p, e.message, { code: e.code, subcode: e.subcode });
+    }
+    const loser = this.preferPending ? 'outgoing' : collisionLoser(this.local.routerId, open.bgpId);
+    if (loser === 'incoming') {
+      return this.dropPending(p, `our BGP identifier ${this.local.routerId} is higher than ${open.bgpId}`, { code: ErrorCode.CEASE, subcode: CeaseSubcode.COLLISION_RESOLUTION });
+    }
+    // The peer's connection wins: close ours with Cease/Connection Collision Resolution and carry
+    // on with theirs, which has already exchanged OPENs.
+    this.log.info('connection collision: continuing on the incoming connection', { peer: this.address, peerId: open.bgpId });
+    clearTimeout(p.timer);
+    this.pending = undefined;
+    this.preferPending = false;
+    p.socket.removeAllListeners();
+    const old = this.socket;
+    this.socket = undefined;
+    if (old && !old.destroyed) {
+      old.on('error', () => undefined);
+      old.end(encodeNotification(ErrorCode.CEASE, CeaseSubcode.COLLISION_RESOLUTION), () => old.destroy());
+    }
+    this.attachSocket(p.socket, p.framer);
+    this.outgoing = false;
+    this.negotiated = negotiated;
+    if (negotiated.extendedMessage) this.framer.maxLength = MAX_EXTENDED_LENGTH;
+    this.state = { ...this.state, name: 'OpenSent' };
+    this.dispatch({ type: 'open', holdTime: open.holdTime });
+    this.handleFrames(rest);
   }
 
   send(bytes: Uint8Array, isUpdate = false): void {
@@ -147,10 +256,7 @@ export class Peer {
       case 'connect': return this.connectOut();
       case 'close': return this.closeSocket();
       case 'send-open':
-        this.send(encodeOpen({
-          myAs: twoOctetAs(this.cfg.localAsNumber ?? this.local.asNumber), holdTime: a.holdTime, bgpId: this.local.routerId,
-          capabilities: ourCapabilities(this.cfg.localAsNumber ?? this.local.asNumber, this.families),
-        }));
+        this.send(this.openMessage());
         return;
       case 'send-keepalive': return this.send(encodeKeepalive());
       case 'send-notification':
@@ -190,6 +296,7 @@ export class Peer {
   private connectOut(): void {
     const s = connect({ host: this.cfg.address, port: this.cfg.port, ...(this.cfg.sourceAddress ? { localAddress: this.cfg.sourceAddress } : {}) });
     this.replaceSocket(s);
+    this.outgoing = true;
     s.once('connect', () => {
       if (this.socket === s) this.dispatch({ type: 'tcp-connected' });
     });
@@ -197,8 +304,12 @@ export class Peer {
 
   private replaceSocket(s: Socket): void {
     this.closeSocket();
+    this.attachSocket(s, new Framer());
+  }
+
+  private attachSocket(s: Socket, framer: Framer): void {
     this.socket = s;
-    this.framer = new Framer();
+    this.framer = framer;
     s.setNoDelay(true);
     s.on('data', (chunk: Buffer) => {
       if (this.socket === s) this.onData(chunk);
@@ -221,21 +332,21 @@ export class Peer {
     const s = this.socket;
     this.socket = undefined;
     if (s && !s.destroyed) s.end(() => s.destroy());
+    this.preferPending = false;
+    if (this.pending) this.dropPending(this.pending, 'the session was closed');
   }
 
   private onData(chunk: Buffer): void {
     turnElapsed();
+    let frames;
     try {
-      for (const f of this.framer.push(chunk)) {
-        this.counters.messagesIn++;
-        this.onMessage(f.type, f.bytes);
-        if (!this.socket) return; // the session ended while handling this chunk
-      }
+      frames = this.framer.push(chunk);
     } catch (e) {
       if (!(e instanceof WireError)) throw e;
-      this.log.warn('malformed message', { peer: this.address, error: e.message });
-      this.dispatch({ type: 'message-error', notification: { code: e.code, subcode: e.subcode, data: e.data } });
+      frames = undefined;
+      this.malformed(e);
     }
+    if (frames) this.handleFrames(frames);
     const s = this.socket;
     if (s && turnElapsed() > TURN_BUDGET_MS && !s.isPaused()) {
       s.pause();
@@ -243,6 +354,25 @@ export class Peer {
         if (this.socket === s) s.resume();
       });
     }
+  }
+
+  private handleFrames(frames: readonly { type: number; bytes: Uint8Array }[]): void {
+    const s = this.socket;
+    try {
+      for (const f of frames) {
+        this.counters.messagesIn++;
+        this.onMessage(f.type, f.bytes);
+        if (this.socket !== s || !s) return; // the session ended (or moved) while handling these
+      }
+    } catch (e) {
+      if (!(e instanceof WireError)) throw e;
+      this.malformed(e);
+    }
+  }
+
+  private malformed(e: WireError): void {
+    this.log.warn('malformed message', { peer: this.address, error: e.message });
+    this.dispatch({ type: 'message-error', notification: { code: e.code, subcode: e.subcode, data: e.data } });
   }
 
   private onMessage(type: number, bytes: Uint8Array): void {
@@ -261,6 +391,14 @@ export class Peer {
       case MessageType.NOTIFICATION: {
         const n = decodeNotification(bytes);
         this.log.warn('received NOTIFICATION', { peer: this.address, notification: notificationName(n.code, n.subcode), text: n.shutdownText });
+        if (this.pending && n.code === ErrorCode.CEASE && n.subcode === CeaseSubcode.COLLISION_RESOLUTION && this.state.name !== 'Established') {
+          // The peer chose its own connection; drop ours quietly and let the pending one take over.
+          const old = this.socket!;
+          this.socket = undefined;
+          old.destroy();
+          this.preferPending = true;
+          return;
+        }
         this.dispatch({ type: 'notification', notification: { code: n.code, subcode: n.subcode, data: n.data } });
         return;
       }
@@ -299,5 +437,6 @@ export class Peer {
     this.timers.clear();
     this.socket?.destroy();
     this.socket = undefined;
+    if (this.pending) this.dropPending(this.pending, 'shutting down');
   }
 }

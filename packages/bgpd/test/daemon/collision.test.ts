@@ -1,0 +1,118 @@
+// Connection collision (RFC 4271 §6.8) against a running bgpd over loopback: a scripted peer
+// lets bgpd connect out, connects in at the same time, and checks that the connection opened
+// by the higher BGP identifier survives while the other is closed with Cease/7.
+import { expect } from 'chai';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tmpDir, freePort, eventually } from '@tabby/test-support';
+import { Framer, decodeNotification, decodeOpen, encodeKeepalive, encodeOpen, request, type PeerStatus } from '@tabby/bgpd';
+
+const BGPD = fileURLToPath(new URL('../../../bin/bgpd.js', import.meta.url));
+const OPEN = 1, NOTIFICATION = 3, KEEPALIVE = 4;
+
+class Conn {
+  private framer = new Framer();
+  readonly frames: { type: number; bytes: Uint8Array }[] = [];
+  closed = false;
+  constructor(readonly sock: Socket) {
+    sock.on('data', (d) => { for (const f of this.framer.push(d)) this.frames.push({ type: f.type, bytes: f.bytes.slice() }); });
+    sock.on('close', () => { this.closed = true; });
+    sock.on('error', () => undefined);
+  }
+  async next(type: number, ms = 5000): Promise<Uint8Array> {
+    const f = await eventually(() => { const i = this.frames.findIndex((x) => x.type === type); return i >= 0 ? this.frames.splice(i, 1)[0] : undefined; }, ms, `message type ${type}`);
+    return f!.bytes;
+  }
+  open(id: string): void {
+    this.sock.write(encodeOpen({ myAs: 65001, holdTime: 90, bgpId: id, capabilities: [{ type: 'multiprotocol', afi: 1, safi: 1 }, { type: 'four-octet-as', asn: 65001 }] }));
+  }
+}
+
+describe('bgpd: connection collision', function () {
+  this.timeout(60_000);
+  let dir: string, port: number, daemon: ChildProcess, sock: string;
+  const servers: Server[] = [];
+  const conns: Conn[] = [];
+  const accepted = new Map<string, Conn>();
+  let logs = '';
+  const status = async () => (await request(sock, { cmd: 'status' })) as PeerStatus[];
+
+  before(async () => {
+    dir = tmpDir('tabby-collision-');
+    port = await freePort();
+    sock = join(dir, 'bgpd.ctl');
+    const ports: number[] = [];
+    for (const addr of ['127.0.0.2', '127.0.0.3']) {
+      const p = await freePort();
+      ports.push(p);
+      const srv = createServer((s) => { const c = new Conn(s); conns.push(c); accepted.set(addr, c); });
+      await new Promise<void>((res) => srv.listen(p, addr, res));
+      servers.push(srv);
+    }
+    writeFileSync(join(dir, 'bgpd.yaml'), `routerId: 10.9.9.9
+asNumber: 65000
+listen: { address: 127.0.0.1, port: ${port} }
+peers:
+  - { address: 127.0.0.2, asNumber: 65001, port: ${ports[0]}, connectRetryTime: 1 }
+  - { address: 127.0.0.3, asNumber: 65001, port: ${ports[1]}, connectRetryTime: 1 }
+kernel: { enabled: false }
+`);
+    daemon = spawn(process.execPath, [BGPD, '--config', join(dir, 'bgpd.yaml'), '--socket', sock, '--log-level', 'debug'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const st of [daemon.stdout!, daemon.stderr!]) st.on('data', (d: Buffer) => { logs = (logs + d).slice(-30000); });
+  });
+
+  after(async () => {
+    for (const c of conns) c.sock.destroy();
+    for (const s of servers) s.close();
+    if (daemon && daemon.exitCode === null) {
+      const gone = new Promise((r) => daemon.once('exit', r));
+      daemon.kill('SIGTERM');
+      await gone;
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** bgpd's outgoing connection to `addr` (it sent its OPEN), then our own connection in, with our OPEN. */
+  async function collide(addr: string, peerId: string): Promise<{ out: Conn; inc: Conn }> {
+    const out = (await eventually(() => accepted.get(addr), 10_000, `bgpd to connect to ${addr}; ${logs}`))!;
+    expect(decodeOpen(await out.next(OPEN)).bgpId).to.equal('10.9.9.9');
+    const s = connect({ host: '127.0.0.1', port, localAddress: addr });
+    await new Promise<void>((res, rej) => { s.once('connect', res); s.once('error', rej); });
+    const inc = new Conn(s);
+    conns.push(inc);
+    expect(decodeOpen(await inc.next(OPEN)).bgpId, 'bgpd answers the colliding connection with its OPEN').to.equal('10.9.9.9');
+    inc.open(peerId);
+    return { out, inc };
+  }
+
+  it('a peer with the higher identifier keeps its connection: bgpd closes its own with Cease/7', async () => {
+    const { out, inc } = await collide('127.0.0.2', '10.200.0.1');
+    const n = decodeNotification(await out.next(NOTIFICATION));
+    expect([n.code, n.subcode]).to.deep.equal([6, 7]);
+    await eventually(() => out.closed, 5000, 'outgoing closed');
+    await inc.next(KEEPALIVE);
+    inc.sock.write(encodeKeepalive());
+    await eventually(async () => (await status()).find((p) => p.address === '127.0.0.2')?.state === 'up', 5000, `session up on the incoming connection; ${logs}`);
+    expect(inc.closed).to.equal(false);
+  });
+
+  it('a peer with the lower identifier loses its connection: bgpd closes that one with Cease/7', async () => {
+    const { out, inc } = await collide('127.0.0.3', '1.1.1.1');
+    const n = decodeNotification(await inc.next(NOTIFICATION));
+    expect([n.code, n.subcode]).to.deep.equal([6, 7]);
+    await eventually(() => inc.closed, 5000, 'incoming closed');
+    out.open('1.1.1.1');
+    await out.next(KEEPALIVE);
+    out.sock.write(encodeKeepalive());
+    await eventually(async () => (await status()).find((p) => p.address === '127.0.0.3')?.state === 'up', 5000, `session up on the outgoing connection; ${logs}`);
+    expect(out.closed).to.equal(false);
+  });
+
+  it('the first session stayed up throughout', async () => {
+    expect((await status()).find((p) => p.address === '127.0.0.2')!.state).to.equal('up');
+    expect(daemon.exitCode).to.equal(null);
+  });
+});
