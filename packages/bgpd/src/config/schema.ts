@@ -17,6 +17,8 @@ export interface PeerConfig {
   holdTime: number;
   keepaliveTime: number;
   connectRetryTime: number;
+  /** Seconds to wait (accepting the peer's connection) before connecting out; 0 = at once. */
+  connectDelayTime: number;
   sourceAddress?: string;
   /** Local AS to present to this peer (default: the global asNumber). */
   localAsNumber?: number;
@@ -138,7 +140,7 @@ function kernelRule(v: unknown, path: string): KernelRouteRule {
   return rule;
 }
 
-const PEER_FIELDS = ['address', 'asNumber', 'type', 'passive', 'port', 'holdTime', 'keepaliveTime', 'connectRetryTime', 'sourceAddress', 'localAsNumber'] as const;
+const PEER_FIELDS = ['address', 'asNumber', 'type', 'passive', 'port', 'holdTime', 'keepaliveTime', 'connectRetryTime', 'connectDelayTime', 'sourceAddress', 'localAsNumber'] as const;
 
 function peer(v: unknown, path: string, globalAs: number): PeerConfig {
   if (!isObj(v)) throw new ConfigError(path, v, 'must be a mapping');
@@ -157,6 +159,7 @@ function peer(v: unknown, path: string, globalAs: number): PeerConfig {
     holdTime: hold,
     keepaliveTime: keepalive,
     connectRetryTime: int(v['connectRetryTime'], `${path}.connectRetryTime`, 1, 65535, 5),
+    connectDelayTime: int(v['connectDelayTime'], `${path}.connectDelayTime`, 0, 65535, 0),
     ...(v['sourceAddress'] !== undefined ? { sourceAddress: ip(v['sourceAddress'], `${path}.sourceAddress`) } : {}),
     ...(v['localAsNumber'] !== undefined ? { localAsNumber: int(v['localAsNumber'], `${path}.localAsNumber`, 1, 0xffffffff) } : { localAsNumber: globalAs }),
   };

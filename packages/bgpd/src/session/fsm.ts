@@ -28,6 +28,8 @@ export interface FsmConfig {
   /** Keepalive interval we would like; capped at a third of the negotiated hold time. */
   keepaliveTime: number;
   connectRetryTime: number;
+  /** Wait this long in Active (accepting the peer's connection) before our first connect attempt; 0 = connect at once. */
+  connectDelay?: number;
   /** Never connect out; only accept. */
   passive: boolean;
   /** First idle-hold delay after an error, doubled per consecutive error up to the max (seconds). */
@@ -122,6 +124,10 @@ function begin(cfg: FsmConfig, s: FsmState): StepResult {
   const base: FsmState = { ...s, autoStart: true };
   if (cfg.passive) {
     return { state: { ...base, name: 'Active' }, actions: [] };
+  }
+  if (cfg.connectDelay) {
+    // Connect delay: give the peer the first chance to connect; the retry timer starts ours.
+    return { state: { ...base, name: 'Active' }, actions: [{ type: 'start-timer', timer: 'connectRetry', seconds: cfg.connectDelay }] };
   }
   return {
     state: { ...base, name: 'Connect' },

@@ -98,7 +98,7 @@ export class Peer {
     private readonly log: Logger,
   ) {
     this.fsmCfg = {
-      holdTime: cfg.holdTime, keepaliveTime: cfg.keepaliveTime, connectRetryTime: cfg.connectRetryTime,
+      holdTime: cfg.holdTime, keepaliveTime: cfg.keepaliveTime, connectRetryTime: cfg.connectRetryTime, connectDelay: cfg.connectDelayTime,
       passive: cfg.passive, idleHoldInitial: 1, idleHoldMax: 60,
     };
     this.state = initialState(this.fsmCfg);

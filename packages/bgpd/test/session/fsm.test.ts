@@ -55,6 +55,17 @@ describe('session FSM', () => {
     expect(run([{ type: 'start' }, { type: 'tcp-accepted' }], p).s.name).to.equal('OpenSent');
   });
 
+  it('a connect delay waits in Active (accepting) before the first connect', () => {
+    const d = { ...cfg, connectDelay: 7 };
+    const first = run([{ type: 'start' }], d);
+    expect(first.s.name).to.equal('Active');
+    expect(first.actions).to.deep.equal([{ type: 'start-timer', timer: 'connectRetry', seconds: 7 }]);
+    const later = run([{ type: 'start' }, { type: 'timer', timer: 'connectRetry' }], d);
+    expect(later.s.name).to.equal('Connect');
+    expect(later.actions.filter((a) => a.type === 'connect')).to.have.length(1);
+    expect(run([{ type: 'start' }, { type: 'tcp-accepted' }], d).s.name, 'the peer may connect during the delay').to.equal('OpenSent');
+  });
+
   it('a failed connect waits in Active and retries on the ConnectRetry timer', () => {
     const { s, actions } = run([{ type: 'start' }, { type: 'tcp-failed', error: 'ECONNREFUSED' }, { type: 'timer', timer: 'connectRetry' }]);
     expect(s.name).to.equal('Connect');
