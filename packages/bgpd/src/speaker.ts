@@ -4,7 +4,7 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { RouteTable, parseCidrOrIpLoose, type NextHop, type Route } from '@tabby/linux';
+import { RouteTable, ipJson, parseCidrOrIpLoose, type NextHop, type Route } from '@tabby/linux';
 import type { Logger } from '@tabby/log';
 import type { BgpdConfig, KernelConfig, KernelRouteRule, PeerConfig } from './config/schema.js';
 import { Peer, type PeerHooks } from './session/peer.js';
@@ -25,6 +25,9 @@ const nextTurn = () => new Promise<void>((res) => setImmediate(res));
 
 /** The kernel table is re-read and repaired this often, besides after every failure. */
 const KERNEL_RESYNC_MS = 60_000;
+
+/** IPv6 link-local (fe80::/10): the kernel needs the interface as well as the address. */
+const isLinkLocal = (a: string) => /^fe[89ab][0-9a-f]?:/i.test(a);
 
 /** Kernel route rules, most specific first, with their prefixes parsed once. */
 interface ParsedRule {
@@ -87,6 +90,8 @@ export class Speaker {
   private readonly out = new Map<string, PeerOut>();
   /** The source record of each established peer (one object per session, shared by its paths). */
   private readonly sources = new Map<string, PeerInfo>();
+  /** The interface each established session runs over (for link-local next hops). */
+  private readonly devices = new Map<string, string>();
   private readonly rib = new LocRib();
   private server: Server | undefined;
   /** Prefixes whose selection changed and that peers have not been told about yet. */
@@ -164,6 +169,7 @@ export class Speaker {
         advertised: new PrefixMap(), exports: new Map(), cache4: new WeakMap(), cache6: new WeakMap(), full: this.rib.selections(), eorPending: true,
       });
       this.queueFlush();
+      if (this.kernel) void this.resolveDevice(peer.address);
     },
     onDown: (peer, reason, wasEstablished) => this.peerDown(peer, reason, wasEstablished),
     onUpdate: (peer, u) => this.ingest(peer, u),
@@ -192,7 +198,28 @@ export class Speaker {
     this.sources.delete(peer.address);
   }
 
+  /**
+   * Finds the interface the session to `address` leaves by, so that routes with a link-local
+   * next hop from that peer can name it; re-derives that peer's kernel routes once known.
+   */
+  private async resolveDevice(address: string): Promise<void> {
+    try {
+      const rows = await ipJson<{ dev?: string }[]>(['route', 'get', address], this.opts.netns ? { netns: this.opts.netns } : {});
+      const dev = rows[0]?.dev;
+      if (!dev || this.devices.get(address) === dev || !this.sources.has(address)) return;
+      this.devices.set(address, dev);
+      if (!this.kernel) return;
+      for (const [prefix, , multipath] of this.rib.selections()) {
+        if (multipath.some((p) => p.source.id === address && p.nextHops.some(isLinkLocal))) this.kernelDirty.add(prefix);
+      }
+      this.queueKernel();
+    } catch (e) {
+      this.log.warn('cannot find the interface towards a peer; link-local next hops from it cannot be installed', { peer: address, error: (e as Error).message });
+    }
+  }
+
   private peerDown(peer: Peer, _reason: DownReason, wasEstablished: boolean): void {
+    this.devices.delete(peer.address);
     this.out.delete(peer.address);
     if (wasEstablished) this.dropSource(peer.address);
     this.sources.delete(peer.address);
@@ -487,9 +514,20 @@ export class Speaker {
     if (sel.best.source.local) return this.originated.get(prefix) ? { dst: prefix, type: 'blackhole', nexthops: [] } : undefined;
     const rule = ruleFor(this.kernelRules, prefix);
     if (rule && !rule.install) return undefined;
-    const hops = [...new Set(sel.multipath.flatMap((p) => p.nextHops))];
-    const hop = (via: string): NextHop => ({ via, ...(rule?.device ? { dev: rule.device } : {}), ...(rule?.onlink ? { onlink: true } : {}) });
-    return hops.length ? { dst: prefix, nexthops: hops.map(hop) } : undefined;
+    const hops: NextHop[] = [];
+    const seen = new Set<string>();
+    for (const p of sel.multipath) {
+      for (const via of p.nextHops) {
+        // A link-local next hop is only meaningful with the interface of the session it came over.
+        const dev = rule?.device ?? (isLinkLocal(via) ? this.devices.get(p.source.id) : undefined);
+        if (isLinkLocal(via) && !dev) continue;
+        const key = `${via}%${dev ?? ''}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        hops.push({ via, ...(dev ? { dev } : {}), ...(rule?.onlink ? { onlink: true } : {}) });
+      }
+    }
+    return hops.length ? { dst: prefix, nexthops: hops } : undefined;
   }
 
   /** Applies the prefixes that changed since the last run (the route table diffs only those). */
