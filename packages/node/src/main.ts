@@ -1,1 +1,190 @@
-export async function main(_argv: string[]): Promise<number> { return 0; }
+// `tabby-node`: the calico-node equivalent. Reads Calico's environment, registers the node,
+// prepares the cluster (ClusterInformation, default pools, tunnel addresses), then supervises
+// felix and (with the BIRD backend) confd + bgpd, and serves /liveness and /readiness.
+//
+//   tabby-node                        run the agent (SIGTERM/SIGINT: clean shutdown)
+//   tabby-node -felix-live|-felix-ready|-bird-live|-bird-ready|-live|-ready
+//                                     probes for Kubernetes exec checks: exit 0 healthy, 1 not
+
+import { createServer, type Server } from 'node:http';
+import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { createLogger, type Logger } from '@tabby/log';
+import { createDatastore, loadClientConfig, type Datastore } from '@tabby/datastore';
+import { BlockAffinityIpam } from '@tabby/ipam';
+import { configFromEnv, EnvError, type NodeAgentConfig } from './env.js';
+import { detectAddress } from './autodetect.js';
+import { ensureClusterInformation, ensureDefaultPools, ensureTunnelAddresses, registerNode, type NodeAddresses } from './startup.js';
+import { Supervisor } from './supervisor.js';
+import { bgpdLive, bgpdReady, felixLive, felixReady, type ProbeResult } from './probes.js';
+
+const bin = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
+const BINS = {
+  felix: () => process.env['TABBY_FELIX_BIN'] || bin('../../felix/bin/felix.js'),
+  confd: () => process.env['TABBY_CONFD_BIN'] || bin('../../confd/bin/confd.js'),
+  bgpd: () => process.env['TABBY_BGPD_BIN'] || bin('../../bgpd/bin/bgpd.js'),
+};
+
+export interface Paths {
+  bgpdConfig: string;
+  bgpdSocket: string;
+  bgpdPid: string;
+}
+
+export function pathsOf(cfg: NodeAgentConfig): Paths {
+  return { bgpdConfig: join(cfg.stateDir, 'bgpd.yaml'), bgpdSocket: join(cfg.stateDir, 'bgpd.ctl'), bgpdPid: join(cfg.stateDir, 'bgpd.pid') };
+}
+
+type Probe = () => Promise<ProbeResult>;
+
+function probesFor(cfg: NodeAgentConfig): { live: Probe[]; ready: Probe[] } {
+  const p = pathsOf(cfg);
+  const live: Probe[] = [];
+  const ready: Probe[] = [];
+  if (cfg.runFelix) {
+    live.push(() => felixLive(cfg.felixHealthPort));
+    ready.push(() => felixReady(cfg.felixHealthPort));
+  }
+  if (cfg.backend === 'bird') {
+    live.push(() => bgpdLive(p.bgpdSocket));
+    ready.push(() => bgpdReady(p.bgpdSocket));
+  }
+  return { live, ready };
+}
+
+async function runProbes(probes: Probe[]): Promise<ProbeResult> {
+  const results = await Promise.all(probes.map((f) => f()));
+  return { ok: results.every((r) => r.ok), detail: results.map((r) => r.detail).join('\n') };
+}
+
+async function probeFlag(flag: string): Promise<number> {
+  const cfg = configFromEnv();
+  const p = pathsOf(cfg);
+  const table: Record<string, Probe> = {
+    'felix-live': () => felixLive(cfg.felixHealthPort),
+    'felix-ready': () => felixReady(cfg.felixHealthPort),
+    'bird-live': () => bgpdLive(p.bgpdSocket),
+    'bird-ready': () => bgpdReady(p.bgpdSocket),
+    live: () => runProbes(probesFor(cfg).live),
+    ready: () => runProbes(probesFor(cfg).ready),
+  };
+  const probe = table[flag];
+  if (!probe) {
+    process.stderr.write(`tabby-node: unknown flag -${flag} (probes: ${Object.keys(table).map((k) => `-${k}`).join(' ')})\n`);
+    return 2;
+  }
+  const r = await probe();
+  (r.ok ? process.stdout : process.stderr).write(r.detail + '\n');
+  return r.ok ? 0 : 1;
+}
+
+async function connectDatastore(log: Logger): Promise<Datastore> {
+  for (let delay = 1000; ; delay = Math.min(delay * 2, 30_000)) {
+    try {
+      const ds = await createDatastore(await loadClientConfig({ env: process.env }));
+      await ds.list('ClusterInformation');
+      return ds;
+    } catch (e) {
+      log.warn('datastore not reachable yet; retrying', { error: (e as Error).message, inMs: delay });
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+async function addresses(cfg: NodeAgentConfig): Promise<NodeAddresses> {
+  const out: NodeAddresses = {};
+  if (cfg.ip.kind === 'fixed') out.ipv4 = cfg.ip.cidr;
+  else if (cfg.ip.kind === 'autodetect') out.ipv4 = (await detectAddress(4, cfg.autodetect4)).cidr;
+  if (cfg.ip6.kind === 'fixed') out.ipv6 = cfg.ip6.cidr;
+  else if (cfg.ip6.kind === 'autodetect') out.ipv6 = (await detectAddress(6, cfg.autodetect6)).cidr;
+  return out;
+}
+
+function serveHealth(cfg: NodeAgentConfig, sup: Supervisor, log: Logger): Promise<Server | undefined> {
+  if (!cfg.healthPort) return Promise.resolve(undefined);
+  const probes = probesFor(cfg);
+  const server = createServer((req, res) => {
+    const route = async (): Promise<[number, string]> => {
+      if (req.url === '/liveness') { const r = await runProbes(probes.live); return [r.ok ? 200 : 503, r.detail]; }
+      if (req.url === '/readiness') { const r = await runProbes(probes.ready); return [r.ok ? 200 : 503, r.detail]; }
+      if (req.url === '/status') return [200, JSON.stringify({ node: cfg.nodename, children: sup.status() }, null, 2)];
+      return [404, 'not found: try /liveness, /readiness or /status'];
+    };
+    route().then(([code, body]) => {
+      res.writeHead(code, { 'content-type': req.url === '/status' ? 'application/json' : 'text/plain' });
+      res.end(body + '\n');
+    }, (e: Error) => { res.writeHead(500); res.end(e.message + '\n'); });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(cfg.healthPort, cfg.healthHost, () => {
+      log.info('health endpoints up', { address: `${cfg.healthHost}:${cfg.healthPort}` });
+      resolve(server);
+    });
+  });
+}
+
+const execFileP = promisify(execFile);
+
+async function agent(): Promise<number> {
+  let cfg: NodeAgentConfig;
+  try {
+    cfg = configFromEnv();
+  } catch (e) {
+    if (!(e instanceof EnvError)) throw e;
+    process.stderr.write(`tabby-node: ${e.message}\n`);
+    return 2;
+  }
+  const log = createLogger('node');
+  const paths = pathsOf(cfg);
+  mkdirSync(cfg.stateDir, { recursive: true });
+  log.info('starting', { node: cfg.nodename, backend: cfg.backend, stateDir: cfg.stateDir });
+
+  const ds = await connectDatastore(log);
+  const addrs = await addresses(cfg);
+  await registerNode(ds, cfg, addrs, log);
+  await ensureClusterInformation(ds, cfg.backend);
+  await ensureDefaultPools(ds, cfg, log);
+  await ensureTunnelAddresses(ds, new BlockAffinityIpam(ds), cfg, log);
+  await ds.close();
+
+  const env = { ...process.env, NODENAME: cfg.nodename };
+  const sup = new Supervisor(log);
+  if (cfg.runFelix) sup.add({ name: 'felix', argv: [process.execPath, BINS.felix()], env });
+  if (cfg.backend === 'bird') {
+    // bgpd needs its config before it starts: confd renders it once, then keeps it current.
+    await execFileP(process.execPath, [BINS.confd(), '--once', '--config-out', paths.bgpdConfig], { env });
+    sup.add({
+      name: 'bgpd',
+      argv: [process.execPath, BINS.bgpd(), '--config', paths.bgpdConfig, '--socket', paths.bgpdSocket],
+      env,
+      onStart: (pid) => writeFileSync(paths.bgpdPid, `${pid}\n`),
+    });
+    sup.add({ name: 'confd', argv: [process.execPath, BINS.confd(), '--config-out', paths.bgpdConfig, '--reload-pid-file', paths.bgpdPid], env });
+  }
+  const health = await serveHealth(cfg, sup, log);
+
+  await new Promise<void>((res) => {
+    process.once('SIGTERM', res);
+    process.once('SIGINT', res);
+  });
+  log.info('stopping');
+  await sup.stop();
+  await new Promise<void>((res) => (health ? health.close(() => res()) : res()));
+  rmSync(paths.bgpdPid, { force: true });
+  log.info('stopped');
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const flag = argv.find((a) => /^--?[a-z-]+$/.test(a));
+  if (flag === '--version' || flag === '-version' || flag === '-v') {
+    process.stdout.write('tabby-node 0.1.0\n');
+    return 0;
+  }
+  if (flag) return probeFlag(flag.replace(/^--?/, ''));
+  return agent();
+}
