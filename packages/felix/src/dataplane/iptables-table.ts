@@ -1,4 +1,4 @@
-// The filter-table applier: keeps the desired cali-* chains, rewrites only what differs from
+// The iptables table applier (filter by default, nat for NAT outgoing): keeps the desired cali-* chains, rewrites only what differs from
 // the kernel with one `iptables-restore --noflush` transaction per apply, and repairs drift on
 // resync.
 //
@@ -30,6 +30,10 @@ export interface IptablesTableOptions {
   logger?: Logger;
   /** xtables lock wait in seconds (legacy backend; default 10). */
   lockWaitSeconds?: number;
+  /** Table to manage (default `filter`). */
+  table?: string;
+  /** Kernel chains hooked to our chains (default: the filter hooks INPUT/FORWARD/OUTPUT). */
+  hooks?: ReadonlyArray<{ kernel: string; chain: string }>;
 }
 
 export interface ApplyResult {
@@ -55,10 +59,14 @@ export class IptablesTable {
   constructor(opts: IptablesTableOptions) {
     this.#opts = opts;
     this.#exec = opts.exec ?? defaultExec;
-    this.#hooks = FILTER_HOOKS.map(({ kernel, chain }) => {
+    this.#hooks = (opts.hooks ?? FILTER_HOOKS).map(({ kernel, chain }) => {
       const rule: Rule = { match: [], action: { kind: 'jump', target: chain } };
       return { kernel, rule, hash: ruleHashes(kernel, [rule])[0]! };
     });
+  }
+
+  get table(): string {
+    return this.#opts.table ?? 'filter';
   }
 
   get backend(): IptablesBackend {
@@ -98,8 +106,8 @@ export class IptablesTable {
   }
 
   async readKernel(): Promise<SavedTable> {
-    const out = await this.#run(iptablesCommands(this.#opts.backend).save, ['-t', 'filter']);
-    return parseIptablesSave(out, 'filter');
+    const out = await this.#run(iptablesCommands(this.#opts.backend).save, ['-t', this.table]);
+    return parseIptablesSave(out, this.table);
   }
 
   /** Brings the kernel in line with the desired chains; one atomic transaction. */
@@ -132,7 +140,7 @@ export class IptablesTable {
     const result: ApplyResult = { written: write, deleted: remove, hooksFixed };
     if (write.length === 0 && remove.length === 0 && hookLines.length === 0) return result;
 
-    const lines = ['*filter'];
+    const lines = [`*${this.table}`];
     for (const n of [...write, ...remove]) lines.push(`:${n} - [0:0]`);
     // Hook deletions first (they may refer to chains removed below), insertions need the chains declared above.
     lines.push(...hookLines);

@@ -29,7 +29,9 @@ export type Action =
   | { kind: 'goto'; target: string }
   /** `-j MARK --set-xmark value/mask`: clears the mask bits, then sets value. */
   | { kind: 'set-mark'; value: number; mask: number }
-  | { kind: 'log'; prefix: string };
+  | { kind: 'log'; prefix: string }
+  /** `-j MASQUERADE` (nat table), optionally `--random-fully`. */
+  | { kind: 'masquerade'; randomFully?: boolean };
 
 export interface Rule {
   match: readonly Match[];

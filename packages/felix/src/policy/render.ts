@@ -50,6 +50,7 @@ export function renderAction(a: Action): string[] {
     case 'jump': return ['-j', a.target];
     case 'goto': return ['-g', a.target];
     case 'set-mark': return ['-j', 'MARK', '--set-xmark', `${hex(a.value)}/${hex(a.mask)}`];
+    case 'masquerade': return a.randomFully ? ['-j', 'MASQUERADE', '--random-fully'] : ['-j', 'MASQUERADE'];
     case 'log': return ['-j', 'LOG', '--log-prefix', quote(`${a.prefix}: `), '--log-level', '5'];
   }
 }

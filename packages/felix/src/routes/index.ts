@@ -1,0 +1,2 @@
+export * from './calc.js';
+export * from './nat.js';

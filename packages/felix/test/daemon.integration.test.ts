@@ -1,0 +1,211 @@
+// Integration: the felix daemon (bin/felix.js) in a "node" network namespace, reading a real
+// etcd, with two pod namespaces wired like Calico's CNI wires them but WITHOUT the host-side
+// route and sysctls: felix has to program those. Checks routes/ARP/sysctls, policy with real
+// traffic, NAT outgoing rules, tamper repair by the periodic resync, health and metrics.
+
+import { expect } from 'chai';
+import { createServer, connect, type Server } from 'node:net';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { GlobalNetworkPolicy, IPPool, Profile, WorkloadEndpoint } from '@tabby/api';
+import { EtcdDatastore } from '@tabby/datastore';
+import {
+  createNetns, eventually, startEtcd, startInNetns, tmpDir, vethPair,
+  type Daemon, type EtcdServer, type Netns,
+} from '@tabby/test-support';
+import { rmSync } from 'node:fs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const FELIX_BIN = join(here, '..', '..', 'bin', 'felix.js');
+const NODE = 'node1';
+const A_IP = '10.65.0.1';
+const B_IP = '10.65.0.2';
+const HEALTH_PORT = 19099;
+const METRICS_PORT = 19091;
+
+// Runs inside the node namespace: 127.0.0.1:2379 there -> unix socket -> etcd in the root namespace.
+const FORWARDER = `
+const net = require('net');
+const [port, sock] = process.argv.slice(1);
+net.createServer((c) => { const u = net.connect(sock); c.pipe(u); u.pipe(c);
+  for (const [a, b] of [[c, u], [u, c]]) { a.on('error', () => b.destroy()); a.on('close', () => b.destroy()); } })
+  .listen(+port, '127.0.0.1', () => console.log('ready'));
+`;
+const SERVER = `
+require('net').createServer((s) => { s.on('error', () => {}); s.end('ok'); }).listen(+process.argv[1], '0.0.0.0', () => console.log('ready'));
+`;
+const CLIENT = `
+const s = require('net').connect(+process.argv[2], process.argv[1], () => process.exit(0));
+s.setTimeout(1000, () => process.exit(2)); s.on('error', () => process.exit(1));
+`;
+const HTTP_GET = `
+require('http').get(process.argv[1], (r) => { let d = ''; r.on('data', (c) => d += c); r.on('end', () => console.log(r.statusCode + '\\n' + d)); })
+  .on('error', (e) => console.log('ERR ' + e.message));
+`;
+
+const profile: Profile = {
+  apiVersion: 'projectcalico.org/v3', kind: 'Profile', metadata: { name: 'kns.test' },
+  spec: { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }] },
+};
+const pool: IPPool = { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'pool1' }, spec: { cidr: '10.65.0.0/16', natOutgoing: true } };
+const denyDb: GlobalNetworkPolicy = {
+  apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkPolicy', metadata: { name: 'deny-db' },
+  spec: { order: 10, selector: "app == 'db'", types: ['Ingress'], ingress: [{ action: 'Deny' }] },
+};
+const allowDb: GlobalNetworkPolicy = {
+  apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkPolicy', metadata: { name: 'deny-db' },
+  spec: { order: 10, selector: "app == 'db'", types: ['Ingress'], ingress: [{ action: 'Allow', protocol: 'TCP', destination: { ports: [80] } }] },
+};
+
+function wep(pod: string, iface: string, ip: string, mac: string, labels: Record<string, string>): WorkloadEndpoint {
+  return {
+    apiVersion: 'projectcalico.org/v3', kind: 'WorkloadEndpoint',
+    metadata: { name: `${NODE}-k8s-${pod}-eth0`, namespace: 'test', labels: { ...labels, 'projectcalico.org/namespace': 'test', 'projectcalico.org/orchestrator': 'k8s' } },
+    spec: { node: NODE, orchestrator: 'k8s', pod, endpoint: 'eth0', interfaceName: iface, ipNetworks: [`${ip}/32`], mac, profiles: ['kns.test'] },
+  };
+}
+
+describe('felix daemon in a node namespace (etcd, routes, policy, resync, health)', function () {
+  this.timeout(60_000);
+  let etcd: EtcdServer | undefined;
+  let ds: EtcdDatastore | undefined;
+  let bridge: Server | undefined;
+  let dir: string | undefined;
+  let node: Netns | undefined;
+  let podA: Netns | undefined;
+  let podB: Netns | undefined;
+  const daemons: Daemon[] = [];
+  let felix: Daemon;
+  let macA = '';
+  let macB = '';
+
+  const tcp = (port: number) => podA!.tryRun(process.execPath, ['-e', CLIENT, B_IP, String(port)]).code === 0;
+  const ping = () => podA!.tryRun('ping', ['-c', '1', '-W', '1', B_IP]).code === 0;
+  const sysctl = (key: string) => node!.run('sysctl', ['-n', key]).trim();
+  const routes = () => node!.run('ip', ['route', 'show', 'proto', '80']);
+  const neigh = () => node!.run('ip', ['neigh', 'show', 'nud', 'permanent']);
+  const httpGet = (port: number, path: string) => node!.run(process.execPath, ['-e', HTTP_GET, `http://127.0.0.1:${port}${path}`]);
+  const until = async <T>(f: () => T, what: string): Promise<T> => {
+    try { return await eventually(f, 20_000, what); } catch (e) {
+      throw new Error(`${(e as Error).message}\n--- felix output ---\n${felix?.output().slice(-4000)}`);
+    }
+  };
+
+  before(async () => {
+    dir = tmpDir('felix-daemon-');
+    etcd = await startEtcd();
+    ds = new EtcdDatastore({ endpoints: [etcd.endpoint] });
+    const etcdPort = Number(new URL(etcd.endpoint).port);
+    const sock = join(dir, 'etcd.sock');
+    bridge = createServer((c) => {
+      const e = connect(etcdPort, '127.0.0.1');
+      c.pipe(e); e.pipe(c);
+      for (const [a, b] of [[c, e], [e, c]] as const) { a.on('error', () => b.destroy()); a.on('close', () => b.destroy()); }
+    });
+    await new Promise<void>((res) => bridge!.listen(sock, res));
+
+    node = createNetns('fnode');
+    podA = createNetns('fpoda');
+    podB = createNetns('fpodb');
+    const fwd = startInNetns(node, [process.execPath, '-e', FORWARDER, '2379', sock]);
+    daemons.push(fwd);
+    await eventually(() => fwd.output().includes('ready'), 10_000, 'etcd forwarder');
+    node.run('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    vethPair(node, 'uplink0', node, 'uplink1'); // a default route elsewhere, so proxy ARP answers for 169.254.1.1
+    node.run('ip', ['addr', 'add', '192.168.50.1/24', 'dev', 'uplink0']);
+    node.run('ip', ['route', 'add', 'default', 'via', '192.168.50.2', 'dev', 'uplink0']);
+    for (const [pod, iface, ip] of [[podA, 'cali0a', A_IP], [podB, 'cali0b', B_IP]] as const) {
+      vethPair(node, iface, pod, 'eth0');
+      pod.run('ip', ['addr', 'add', `${ip}/32`, 'dev', 'eth0']);
+      pod.run('ip', ['route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link']);
+      pod.run('ip', ['route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0']);
+    }
+    macA = (JSON.parse(podA.run('ip', ['-json', 'link', 'show', 'eth0'])) as { address: string }[])[0]!.address;
+    macB = (JSON.parse(podB.run('ip', ['-json', 'link', 'show', 'eth0'])) as { address: string }[])[0]!.address;
+    const server = startInNetns(podB, [process.execPath, '-e', SERVER, '80']);
+    daemons.push(server);
+    await eventually(() => server.output().includes('ready'), 10_000, 'test server');
+
+    await ds.create(profile);
+    await ds.create(pool);
+    await ds.create({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name: NODE }, spec: { bgp: { ipv4Address: '192.168.50.1/24' } } });
+    await ds.create(wep('a', 'cali0a', A_IP, macA, { app: 'web' }));
+    await ds.create(wep('b', 'cali0b', B_IP, macB, { app: 'db' }));
+
+    felix = startInNetns(node, [process.execPath, FELIX_BIN], {
+      ...process.env,
+      NODENAME: NODE, DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: 'http://127.0.0.1:2379',
+      FELIX_IPTABLESREFRESHINTERVAL: '1', FELIX_ROUTEREFRESHINTERVAL: '1',
+      FELIX_HEALTHHOST: '127.0.0.1', FELIX_HEALTHPORT: String(HEALTH_PORT),
+      FELIX_PROMETHEUSMETRICSENABLED: 'true', FELIX_PROMETHEUSMETRICSPORT: String(METRICS_PORT),
+      FELIX_LOGSEVERITYSCREEN: 'Info',
+    });
+    daemons.push(felix);
+  });
+
+  after(async () => {
+    for (const d of daemons.reverse()) await d.stop();
+    for (const ns of [podA, podB, node]) ns?.delete();
+    await new Promise<void>((res) => (bridge ? bridge.close(() => res()) : res()));
+    await ds?.close();
+    await etcd?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('programs routes, static ARP and sysctls for local endpoints; traffic flows; ready; NAT outgoing; metrics', async () => {
+    await until(() => routes().includes(`${B_IP} dev cali0b scope link`) && routes().includes(`${A_IP} dev cali0a scope link`), 'workload routes (proto 80)');
+    await until(() => neigh().includes(`${B_IP} dev cali0b lladdr ${macB} PERMANENT`), 'static ARP for B');
+    for (const iface of ['cali0a', 'cali0b']) {
+      expect(sysctl(`net.ipv4.conf.${iface}.proxy_arp`)).to.equal('1');
+      expect(sysctl(`net.ipv4.neigh.${iface}.proxy_delay`)).to.equal('0');
+      expect(sysctl(`net.ipv4.conf.${iface}.forwarding`)).to.equal('1');
+      expect(sysctl(`net.ipv4.conf.${iface}.route_localnet`)).to.equal('1');
+    }
+    await until(() => ping() && tcp(80), 'A reaches B (ping, TCP)');
+    await until(() => httpGet(HEALTH_PORT, '/readiness').startsWith('200'), 'readiness 200');
+    expect(httpGet(HEALTH_PORT, '/liveness')).to.match(/^200/);
+    const nat = node!.run('iptables-save', ['-t', 'nat']) + node!.run('iptables-legacy-save', ['-t', 'nat']);
+    expect(nat).to.match(/-A POSTROUTING .*-j cali-POSTROUTING/);
+    expect(nat).to.match(/-A cali-nat-outgoing .*--match-set cali40masq-ipam-pools src .*! --match-set cali40all-ipam-pools dst .*-j MASQUERADE/);
+    expect(node!.run('ipset', ['list', 'cali40masq-ipam-pools'])).to.include('10.65.0.0/16');
+    const metrics = httpGet(METRICS_PORT, '/metrics');
+    expect(metrics).to.match(/^200/);
+    expect(metrics).to.match(/^felix_active_local_endpoints 2$/m);
+    expect(metrics).to.include('felix_int_dataplane_apply_time_seconds_count{part="routes"}');
+  });
+
+  it('a deny policy blocks, an allow policy admits', async () => {
+    await ds!.create(denyDb);
+    await until(() => !tcp(80) && !ping(), 'deny blocks ping and TCP');
+    const cur = await ds!.get('GlobalNetworkPolicy', 'deny-db');
+    await ds!.update({ ...allowDb, metadata: cur.metadata });
+    await until(() => tcp(80), 'allow admits TCP :80');
+    expect(ping(), 'ICMP still not allowed by the policy').to.equal(false);
+    await ds!.delete('GlobalNetworkPolicy', 'deny-db');
+    await until(() => ping(), 'profile decides again');
+  });
+
+  it('repairs a deleted route, a changed sysctl and a deleted rule on its periodic resync', async () => {
+    node!.run('ip', ['route', 'del', `${B_IP}/32`, 'dev', 'cali0b']);
+    node!.run('sysctl', ['-qw', 'net.ipv4.conf.cali0a.proxy_arp=0']);
+    const backend = node!.run('iptables-save', ['-t', 'filter']).includes('cali-FORWARD') ? 'iptables' : 'iptables-legacy';
+    node!.run(backend, ['-D', 'FORWARD', '1']); // our hook
+    node!.run(backend, ['-F', 'cali-to-wl-dispatch']);
+    await until(() => routes().includes(`${B_IP} dev cali0b scope link`), 'route repaired');
+    await until(() => sysctl('net.ipv4.conf.cali0a.proxy_arp') === '1', 'proxy_arp repaired');
+    await until(() => /-A FORWARD .*-j cali-FORWARD/.test(node!.run(`${backend}-save`, ['-t', 'filter'])), 'hook repaired');
+    await until(() => node!.run(`${backend}-save`, ['-t', 'filter']).includes('-A cali-to-wl-dispatch'), 'dispatch chain refilled');
+    await until(() => ping() && tcp(80), 'traffic flows again');
+  });
+
+  it('removes the route and ARP entry of a deleted endpoint, leaves routes it does not own', async () => {
+    node!.run('ip', ['route', 'add', '10.77.0.0/24', 'dev', 'uplink0', 'proto', 'static']);
+    await ds!.delete('WorkloadEndpoint', `${NODE}-k8s-b-eth0`, 'test');
+    await until(() => !routes().includes(B_IP) && !neigh().includes(B_IP), 'B route and ARP gone');
+    await until(() => !ping(), 'B unreachable');
+    expect(routes()).to.include(`${A_IP} dev cali0a`);
+    expect(node!.run('ip', ['route', 'show'])).to.include('10.77.0.0/24 dev uplink0 proto static');
+    expect(felix.exited(), 'felix still running').to.equal(false);
+  });
+});
+
