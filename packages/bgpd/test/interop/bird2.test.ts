@@ -1,4 +1,7 @@
-// bgpd against a real BIRD 2 over a veth between two network namespaces.
+// bgpd against a real BIRD 2 over a veth between two network namespaces: what the interop
+// matrix (matrix.test.ts: sessions, routes both ways, withdraws, peer kill/freeze, bgpd restart
+// for every peer) does not cover: blackhole origination, BIRD's own kernel export, reload
+// semantics and the Cease text BIRD reports.
 import { expect } from 'chai';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,12 +37,11 @@ const bgpdConfig = (originate: string[]) => [
   'kernel: { enabled: true, protocol: 201 }',
 ].join('\n') + '\n';
 
-describe('bgpd <-> BIRD 2 (netns)', function () {
+describe('bgpd <-> BIRD 2: blackholes, reload, Cease (netns)', function () {
   this.timeout(60_000);
   let r1: Netns, r2: Netns, dir: string, bird: Bird, bgpd: Daemon, cfgFile: string, sock: string;
 
   const status = async () => (await request(sock, { cmd: 'status' })) as PeerStatus[];
-  const ourRoutes = () => r2.run('ip', ['-4', 'route', 'show', 'proto', '201']);
   const birdRoute = (p: string) => bird.birdc('show', 'route', p, 'all');
 
   before(async () => {
@@ -54,6 +56,7 @@ describe('bgpd <-> BIRD 2 (netns)', function () {
     sock = join(dir, 'bgpd.ctl');
     writeFileSync(cfgFile, bgpdConfig(['10.244.1.0/26']));
     bgpd = startInNetns(r2, [process.execPath, BGPD, '--config', cfgFile, '--socket', sock]);
+    await eventually(async () => (await status())[0]?.state === 'up', 15_000, `session up; bgpd said: ${bgpd.output()}`);
   });
 
   after(async () => {
@@ -64,27 +67,10 @@ describe('bgpd <-> BIRD 2 (netns)', function () {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('establishes the session (both sides say so)', async () => {
-    await eventually(async () => (await status())[0]?.state === 'up', 15_000, `session up; bgpd said: ${bgpd.output()}`);
-    expect(bird.birdc('show', 'protocols', 'tabby')).to.match(/tabby\s+BGP\s+---\s+up\s+\S+\s+Established/);
-  });
-
-  it("installs BIRD's route in our kernel with our protocol number", async () => {
-    const line = await eventually(() => ourRoutes().split('\n').find((l) => l.startsWith('10.77.0.0/24')), 10_000, 'route from BIRD');
-    expect(line).to.match(/^10\.77\.0\.0\/24 via 10\.200\.0\.1 dev tb-v2/);
-    expect(r2.run('ip', ['route', 'show', '10.244.1.0/26'])).to.match(/^blackhole 10\.244\.1\.0\/26 proto 201/);
-  });
-
-  it('advertises our originated prefix with our AS and next hop self', async () => {
-    const out = await eventually(() => (birdRoute('10.244.1.0/26').includes('BGP.as_path') ? birdRoute('10.244.1.0/26') : ''), 10_000, 'prefix in BIRD');
-    expect(out).to.match(/BGP\.as_path: 65002\b/);
-    expect(out).to.match(/BGP\.next_hop: 10\.200\.0\.2/);
-    expect(r1.run('ip', ['route', 'show', '10.244.1.0/26'])).to.match(/10\.244\.1\.0\/26 via 10\.200\.0\.2/);
-  });
-
-  it("follows BIRD's changes: a withdrawn route leaves our kernel, a new one arrives", async () => {
-    bird.reconfigure(birdConfig('10.78.0.0/24'));
-    await eventually(() => ourRoutes().includes('10.78.0.0/24') && !ourRoutes().includes('10.77.0.0/24'), 10_000, 'route replaced');
+  it('a blackhole-originated prefix is a blackhole in our kernel and a route via us in BIRD\'s', async () => {
+    await eventually(() => /^blackhole 10\.244\.1\.0\/26 proto 201/.test(r2.run('ip', ['route', 'show', '10.244.1.0/26'])), 5000, 'blackhole in our kernel');
+    await eventually(() => birdRoute('10.244.1.0/26').includes('BGP.as_path: 65002'), 10_000, 'prefix in BIRD');
+    await eventually(() => /10\.244\.1\.0\/26 via 10\.200\.0\.2/.test(r1.run('ip', ['route', 'show', '10.244.1.0/26'])), 10_000, "route in BIRD's kernel");
   });
 
   it('SIGHUP reload changes what we originate without resetting the session', async () => {
@@ -92,6 +78,7 @@ describe('bgpd <-> BIRD 2 (netns)', function () {
     writeFileSync(cfgFile, bgpdConfig(['10.244.1.0/26', '10.244.2.0/26']));
     bgpd.signal('SIGHUP');
     await eventually(() => birdRoute('10.244.2.0/26').includes('AS65002'), 10_000, 'new prefix in BIRD');
+    await eventually(() => /^blackhole 10\.244\.2\.0\/26 proto 201/.test(r2.run('ip', ['route', 'show', '10.244.2.0/26'])), 5000, 'new blackhole in our kernel');
     const after = (await status())[0]!;
     expect(after.state).to.equal('up');
     expect(after.since).to.equal(before.since);
@@ -106,19 +93,7 @@ describe('bgpd <-> BIRD 2 (netns)', function () {
     writeFileSync(cfgFile, bgpdConfig(['10.244.1.0/26', '10.244.2.0/26']));
   });
 
-  it('hold timer expiry on a frozen peer ends the session and removes its routes', async () => {
-    bird.signal('SIGSTOP');
-    try {
-      await eventually(async () => (await status())[0]!.info.includes('Hold Timer Expired'), 10_000, 'hold timer expiry');
-      await eventually(() => !ourRoutes().includes('10.78.0.0/24'), 5000, 'route removed');
-    } finally {
-      bird.signal('SIGCONT');
-    }
-    await eventually(async () => (await status())[0]?.state === 'up', 20_000, 'session back up');
-    await eventually(() => ourRoutes().includes('10.78.0.0/24'), 10_000, 'route back');
-  });
-
-  it('on SIGTERM bgpd says Cease to BIRD and removes its kernel routes', async () => {
+  it('on SIGTERM bgpd says Cease to BIRD and removes its blackholes too', async () => {
     await bgpd.stop();
     expect(r2.run('ip', ['route', 'show', 'proto', '201'])).to.equal('');
     await eventually(() => /Administrative shutdown/i.test(bird.birdc('show', 'protocols', 'tabby')), 5000, 'BIRD saw the Cease');
