@@ -20,9 +20,17 @@ declare -A DEB_FOR=(
   [ping]=iputils-ping
 )
 
+# file -> Debian package providing it (for tools that are not commands on PATH)
+declare -A DEB_FOR_FILE=(
+  [/usr/lib/cni/portmap]=containernetworking-plugins
+)
+
 missing=()
 for cmd in "${!DEB_FOR[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${DEB_FOR[$cmd]}")
+done
+for file in "${!DEB_FOR_FILE[@]}"; do
+  [ -e "$file" ] || missing+=("${DEB_FOR_FILE[$file]}")
 done
 if ((${#missing[@]})); then
   SUDO=""

@@ -60,20 +60,37 @@ export async function stopChild(p: ChildProcess | undefined): Promise<void> {
   clearTimeout(t);
 }
 
+/** Where Debian's containernetworking-plugins installs its binaries (portmap, host-local, ...). */
+export const DEBIAN_CNI_DIR = '/usr/lib/cni';
+
+export interface TestNodeOptions {
+  /** This node's `nodename` (default node-1). */
+  nodename?: string;
+  /** An etcd shared with other nodes; it is then neither started nor stopped by this node. */
+  etcd?: EtcdServer;
+}
+
 export class TestNode {
   readonly dir = tmpDir('tabby-cni-');
-  readonly nodename = 'node-1';
+  readonly nodename: string;
   readonly logFile = join(this.dir, 'cni.log');
   hostns!: Netns;
   etcd!: EtcdServer;
+  private readonly sharedEtcd: boolean;
   ds!: Datastore;
   private bridge?: Server;
   private forwarder?: ChildProcess;
   private readonly children = new Set<ChildProcess>();
   private readonly pods: Netns[] = [];
 
+  constructor(opts: TestNodeOptions = {}) {
+    this.nodename = opts.nodename ?? 'node-1';
+    this.sharedEtcd = !!opts.etcd;
+    if (opts.etcd) this.etcd = opts.etcd;
+  }
+
   async start(): Promise<void> {
-    this.etcd = await startEtcd();
+    if (!this.sharedEtcd) this.etcd = await startEtcd();
     this.ds = new EtcdDatastore({ endpoints: [this.etcd.endpoint] });
     const etcdPort = Number(new URL(this.etcd.endpoint).port);
     const sock = join(this.dir, 'etcd.sock');
@@ -103,7 +120,7 @@ export class TestNode {
     this.hostns?.delete();
     await new Promise<void>((res) => (this.bridge ? this.bridge.close(() => res()) : res()));
     await this.ds?.close();
-    await this.etcd?.stop();
+    if (!this.sharedEtcd) await this.etcd?.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
 
@@ -131,8 +148,11 @@ export class TestNode {
     };
   }
 
-  /** Runs bin/<plugin> inside the host namespace, as a runtime would. */
-  run(plugin: 'tabby' | 'tabby-ipam', call: PluginCall): Promise<PluginRun> {
+  /**
+   * Runs bin/<plugin> (or, given a path, that executable, e.g. Debian's portmap) inside the host
+   * namespace, as a runtime would.
+   */
+  run(plugin: 'tabby' | 'tabby-ipam' | `/${string}`, call: PluginCall): Promise<PluginRun> {
     const env: NodeJS.ProcessEnv = {
       PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
       CNI_COMMAND: call.command,
@@ -149,7 +169,7 @@ export class TestNode {
     const stdin = typeof call.config === 'string' ? call.config : JSON.stringify(call.config);
     return new Promise((resolve, reject) => {
       // cwd "/" shows that the executables do not depend on the working directory.
-      const p = spawn('ip', ['netns', 'exec', this.hostns.name, join(BIN_DIR, plugin)], { env, cwd: '/', stdio: ['pipe', 'pipe', 'pipe'] });
+      const p = spawn('ip', ['netns', 'exec', this.hostns.name, plugin.startsWith('/') ? plugin : join(BIN_DIR, plugin)], { env, cwd: '/', stdio: ['pipe', 'pipe', 'pipe'] });
       this.children.add(p);
       const out: Buffer[] = [];
       const err: Buffer[] = [];
