@@ -79,7 +79,7 @@ export function buildProgram(session: Session): Command {
   const node = program.command('node').description('commands about the local node');
   node.command('status')
     .description("show this node's BGP sessions (from bgpd's control socket)")
-    .option('--socket <path>', "bgpd's control socket", '/var/run/tabby/bgpd.ctl')
+    .option('--socket <path>', "bgpd's control socket (default: $TABBY_STATE_DIR/bgpd.ctl, as tabby-node places it)", `${process.env['TABBY_STATE_DIR'] || '/var/run/tabby'}/bgpd.ctl`)
     .action(async (opts: { socket?: string }) => {
       await runNodeStatus(session, opts);
     });

@@ -1,0 +1,338 @@
+// The local multi-node lab behind the README's main command (`npm run lab`): real etcd, N node
+// namespaces on a shared underlay, a top-of-rack namespace running BIRD 2, the node agent in
+// every node, two pods per node created through the CNI plugin, and a report with each node's
+// `ctl node status`, the workload endpoints and a cross-node ping matrix.
+//
+//   npm run lab [-- up] [--nodes N] [--mode bgp|vxlan]     build it, report, exit 1 if anything fails
+//   npm run lab -- status                                  the same report for the running lab
+//   npm run lab -- exec <node-1|...|tor> -- <command...>   run a command inside a namespace, ctl configured
+//   npm run lab -- down                                    remove every namespace, process and file
+
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { run, inNs, startDetached, stopPid, waitFor, alive, CommandError } from './sys.js';
+import {
+  CLUSTER_AS, ETCD_ENDPOINT, ETCD_IP, NS_PREFIX, PODS_PER_NODE, POOL_CIDR, TOR_AS, TOR_IP, TOR_NS, UNDERLAY_NS,
+  labDir, nodeDir, nodeIp, nodeName, nodeNs, podName, podNs, type LabState, type Mode,
+} from './topology.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = {
+  node: join(ROOT, 'packages/node/bin/tabby-node.js'),
+  ctl: join(ROOT, 'packages/ctl/bin/ctl.js'),
+  cni: join(ROOT, 'packages/cni/bin'),
+};
+const stateFile = () => join(labDir(), 'state.json');
+const say = (s: string) => process.stdout.write(s + '\n');
+
+function readState(): LabState | undefined {
+  try {
+    return JSON.parse(readFileSync(stateFile(), 'utf8')) as LabState;
+  } catch {
+    return undefined;
+  }
+}
+const saveState = (s: LabState) => writeFileSync(stateFile(), JSON.stringify(s, null, 2));
+
+/** Environment for ctl and the agents inside node i's namespace. */
+function nodeEnv(i: number, mode: Mode = readState()?.mode ?? 'bgp'): NodeJS.ProcessEnv {
+  return {
+    CALICO_NETWORKING_BACKEND: mode === 'bgp' ? 'bird' : 'vxlan',
+    PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
+    HOME: process.env['HOME'] ?? '/root',
+    DATASTORE_TYPE: 'etcdv3',
+    ETCD_ENDPOINTS: ETCD_ENDPOINT,
+    NODENAME: nodeName(i),
+    TABBY_STATE_DIR: nodeDir(i),
+  };
+}
+
+function ctl(i: number, args: string[], input?: string): { code: number; stdout: string; stderr: string } {
+  return run(inNs(nodeNs(i), ['env', ...Object.entries(nodeEnv(i)).map(([k, v]) => `${k}=${v}`), process.execPath, BIN.ctl, ...args]), { allowFail: true, ...(input !== undefined ? { input } : {}) });
+}
+
+// ---- up --------------------------------------------------------------------------------------
+
+function link(ns: string, ifname: string, peer: string, cidr: string): void {
+  run(['ip', 'link', 'add', ifname, 'netns', ns, 'type', 'veth', 'peer', 'name', peer, 'netns', UNDERLAY_NS]);
+  run(['ip', '-n', UNDERLAY_NS, 'link', 'set', peer, 'master', 'br0', 'up']);
+  run(['ip', '-n', ns, 'addr', 'add', cidr, 'dev', ifname]);
+  run(['ip', '-n', ns, 'link', 'set', ifname, 'up']);
+  run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+}
+
+function sysctl(ns: string, ...settings: string[]): void {
+  for (const s of settings) run(inNs(ns, ['sysctl', '-qw', s]));
+}
+
+function torConfig(nodes: number): string {
+  const peers = Array.from({ length: nodes }, (_, k) => k + 1)
+    .map((i) => `protocol bgp ${nodeName(i).replace('-', '_')} from nodes { neighbor ${nodeIp(i)} as ${CLUSTER_AS}; }`)
+    .join('\n');
+  return `router id ${TOR_IP};
+protocol device {}
+protocol kernel { ipv4 { export all; }; }
+template bgp nodes {
+  local ${TOR_IP} as ${TOR_AS};
+  connect retry time 2;
+  error wait time 1, 10;
+  ipv4 { import all; export none; };
+}
+${peers}
+`;
+}
+
+async function up(nodes: number, mode: Mode): Promise<number> {
+  if (readState()) {
+    say(`A lab is already running (${stateFile()}); showing it. Use 'npm run lab -- down' first to rebuild it.`);
+    return report(readState()!, false);
+  }
+  mkdirSync(labDir(), { recursive: true });
+  const state: LabState = { nodes, mode, etcdPid: 0, agents: {}, pods: [] };
+  saveState(state);
+  say(`Building a ${nodes}-node lab (${mode} mode) in ${labDir()}`);
+
+  // Underlay: a bridge in its own namespace, which also hosts etcd.
+  run(['ip', 'netns', 'add', UNDERLAY_NS]);
+  run(['ip', '-n', UNDERLAY_NS, 'link', 'set', 'lo', 'up']);
+  run(['ip', '-n', UNDERLAY_NS, 'link', 'add', 'br0', 'type', 'bridge']);
+  run(['ip', '-n', UNDERLAY_NS, 'addr', 'add', `${ETCD_IP}/24`, 'dev', 'br0']);
+  run(['ip', '-n', UNDERLAY_NS, 'link', 'set', 'br0', 'up']);
+  mkdirSync(join(labDir(), 'etcd'), { recursive: true });
+  state.etcdPid = startDetached(UNDERLAY_NS, [
+    'etcd', '--name', 'lab', '--data-dir', join(labDir(), 'etcd', 'data'),
+    '--listen-client-urls', ETCD_ENDPOINT, '--advertise-client-urls', ETCD_ENDPOINT,
+    '--listen-peer-urls', 'http://127.0.0.1:2380', '--initial-advertise-peer-urls', 'http://127.0.0.1:2380',
+    '--initial-cluster', 'lab=http://127.0.0.1:2380', '--log-level', 'warn', '--logger', 'zap',
+  ], join(labDir(), 'etcd', 'etcd.log'));
+  saveState(state);
+  await waitFor('etcd', 30_000, () => run(inNs(UNDERLAY_NS, ['etcdctl', '--endpoints', ETCD_ENDPOINT, 'endpoint', 'health']), { allowFail: true, env: { ...process.env, ETCDCTL_API: '3' } }).code === 0);
+  say(`etcd is up at ${ETCD_ENDPOINT}`);
+
+  // The top-of-rack router.
+  run(['ip', 'netns', 'add', TOR_NS]);
+  link(TOR_NS, 'eth0', 'vtor', `${TOR_IP}/24`);
+  sysctl(TOR_NS, 'net.ipv4.ip_forward=1');
+  if (mode === 'bgp') {
+    mkdirSync(join(labDir(), 'tor'), { recursive: true });
+    writeFileSync(join(labDir(), 'tor', 'bird.conf'), torConfig(nodes));
+    state.torPid = startDetached(TOR_NS, ['bird', '-f', '-c', join(labDir(), 'tor', 'bird.conf'), '-s', join(labDir(), 'tor', 'bird.ctl')], join(labDir(), 'tor', 'bird.log'));
+    saveState(state);
+    say(`tor: BIRD 2, AS ${TOR_AS}, at ${TOR_IP}`);
+  }
+
+  // The nodes, each running the agent.
+  for (let i = 1; i <= nodes; i++) {
+    run(['ip', 'netns', 'add', nodeNs(i)]);
+    link(nodeNs(i), 'eth0', `vn${i}`, `${nodeIp(i)}/24`);
+    run(['ip', '-n', nodeNs(i), 'route', 'add', 'default', 'via', TOR_IP]);
+    sysctl(nodeNs(i), 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0');
+    mkdirSync(nodeDir(i), { recursive: true });
+    const env: NodeJS.ProcessEnv = {
+      ...nodeEnv(i, mode),
+      IP: `${nodeIp(i)}/24`,
+      CALICO_IPV4POOL_CIDR: POOL_CIDR,
+      CALICO_IPV4POOL_IPIP: 'Never', // this machine has no ipip module; nodes share one L2 anyway
+      CALICO_IPV4POOL_VXLAN: mode === 'vxlan' ? 'Always' : 'Never',
+      CALICO_IPV4POOL_NAT_OUTGOING: 'false',
+      FELIX_ROUTEREFRESHINTERVAL: '30',
+      FELIX_IPTABLESREFRESHINTERVAL: '30',
+    };
+    state.agents[nodeName(i)] = startDetached(nodeNs(i), [process.execPath, BIN.node], join(nodeDir(i), 'agent.log'), env);
+    saveState(state);
+    say(`${nodeName(i)}: ${nodeIp(i)}, tabby-node pid ${state.agents[nodeName(i)]}`);
+  }
+
+  if (mode === 'bgp') {
+    const peer = `apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: tor\nspec:\n  peerIP: ${TOR_IP}\n  asNumber: ${TOR_AS}\n`;
+    const r = await waitFor('the BGPPeer to the ToR to apply', 60_000, () => { const x = ctl(1, ['apply', '-f', '-'], peer); return x.code === 0 ? x : undefined; });
+    say(r.stdout.trim());
+  }
+
+  // Two pods per node through the CNI plugin, as a container runtime would call it.
+  say('waiting for the node agents to be ready ...');
+  for (let i = 1; i <= nodes; i++) {
+    await waitFor(`${nodeName(i)} ready (tabby-node -ready; see ${join(nodeDir(i), 'agent.log')})`, 120_000, () =>
+      run(inNs(nodeNs(i), ['env', ...Object.entries(nodeEnv(i)).map(([k, v]) => `${k}=${v}`), process.execPath, BIN.node, '-ready']), { allowFail: true }).code === 0);
+  }
+  for (let i = 1; i <= nodes; i++) {
+    for (let j = 1; j <= PODS_PER_NODE; j++) state.pods.push(addPod(i, j, mode));
+    saveState(state);
+  }
+  say(`created ${state.pods.length} pods`);
+  return report(state, true);
+}
+
+function addPod(i: number, j: number, mode: Mode): LabState['pods'][number] {
+  const ns = podNs(i, j);
+  run(['ip', 'netns', 'add', ns]);
+  const conf = {
+    cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'tabby',
+    datastore_type: 'etcdv3', etcd_endpoints: ETCD_ENDPOINT, nodename: nodeName(i),
+    mtu: mode === 'vxlan' ? 1450 : 1500, ipam: { type: 'tabby-ipam' },
+    log_file_path: join(nodeDir(i), 'cni.log'),
+  };
+  const env = {
+    ...nodeEnv(i), CNI_COMMAND: 'ADD', CNI_CONTAINERID: `lab-${podName(i, j)}`, CNI_NETNS: `/var/run/netns/${ns}`,
+    CNI_IFNAME: 'eth0', CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${podName(i, j)}`, CNI_PATH: BIN.cni,
+  };
+  const r = run(inNs(nodeNs(i), ['env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), join(BIN.cni, 'tabby')]), { input: JSON.stringify(conf), allowFail: true });
+  if (r.code !== 0) throw new CommandError(`CNI ADD of ${podName(i, j)} on ${nodeName(i)} failed: ${r.stdout.trim()} ${r.stderr.trim()}`);
+  const result = JSON.parse(r.stdout) as { ips: { address: string }[] };
+  return { node: nodeName(i), name: podName(i, j), ns, ip: result.ips[0]!.address.split('/')[0]! };
+}
+
+// ---- report ----------------------------------------------------------------------------------
+
+function ping(fromNs: string, ip: string): Promise<boolean> {
+  return new Promise((res) => {
+    const p = spawn('ip', ['netns', 'exec', fromNs, 'ping', '-c', '1', '-W', '1', ip], { stdio: 'ignore' });
+    p.on('close', (code) => res(code === 0));
+    p.on('error', () => res(false));
+  });
+}
+
+async function pingMatrix(state: LabState, retryMs: number): Promise<{ table: string; failures: number }> {
+  const pods = state.pods;
+  const ok = new Map<string, boolean>();
+  const end = Date.now() + retryMs;
+  for (;;) {
+    const todo = pods.flatMap((a) => pods.filter((b) => b !== a && !ok.get(`${a.name}>${b.name}`)).map((b) => [a, b] as const));
+    const results = await Promise.all(todo.map(([a, b]) => ping(a.ns, b.ip)));
+    todo.forEach(([a, b], k) => ok.set(`${a.name}>${b.name}`, results[k]!));
+    if (results.every(Boolean) || Date.now() > end) break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const w = Math.max(8, ...pods.map((p) => p.name.length));
+  const head = `${'from \\ to'.padEnd(w + 6)} ${pods.map((p) => p.name.padEnd(w)).join(' ')}`;
+  const rows = pods.map((a) => `${a.name.padEnd(w)} ${a.node.padEnd(6)} ${pods.map((b) => (a === b ? '-' : ok.get(`${a.name}>${b.name}`) ? 'ok' : 'FAIL').padEnd(w)).join(' ')}`);
+  const failures = [...ok.values()].filter((v) => !v).length;
+  return { table: [head, ...rows].join('\n'), failures };
+}
+
+async function report(state: LabState, converge: boolean): Promise<number> {
+  let problems = 0;
+  if (state.mode === 'bgp') {
+    for (let i = 1; i <= state.nodes; i++) {
+      const expectPeers = state.nodes; // N-1 mesh peers + the ToR
+      const sessions = async () => {
+        const r = ctl(i, ['node', 'status']);
+        const up = (r.stdout.match(/\| up +\|/g) ?? []).length;
+        return up >= expectPeers ? r : undefined;
+      };
+      const r = converge ? await waitFor(`${nodeName(i)}'s BGP sessions`, 90_000, sessions).catch(() => ctl(i, ['node', 'status'])) : ctl(i, ['node', 'status']);
+      const up = (r.stdout.match(/\| up +\|/g) ?? []).length;
+      say(`\n== ${nodeName(i)} (${nodeIp(i)}): ctl node status`);
+      say((r.stdout + r.stderr).trimEnd());
+      if (up < expectPeers) {
+        problems++;
+        say(`!! ${nodeName(i)}: ${up} of ${expectPeers} BGP sessions up`);
+      }
+    }
+    const tor = run(inNs(TOR_NS, ['birdc', '-s', join(labDir(), 'tor', 'bird.ctl'), 'show', 'route']), { allowFail: true });
+    say(`\n== tor: routes learned from the nodes (birdc show route)`);
+    say(tor.stdout.trimEnd());
+  }
+  const weps = ctl(1, ['get', 'wep', '-A', '-o', 'wide']);
+  say('\n== ctl get wep -A -o wide');
+  say((weps.stdout + weps.stderr).trimEnd());
+  if (weps.code !== 0) problems++;
+  const wantPods = state.nodes * PODS_PER_NODE;
+  if (state.pods.length < wantPods) {
+    problems++;
+    say(`\n!! only ${state.pods.length} of ${wantPods} pods were created`);
+  }
+  const m = await pingMatrix(state, converge ? 60_000 : 3_000);
+  say(`\n== ping matrix (${state.pods.length} pods on ${state.nodes} nodes)`);
+  say(m.table);
+  problems += m.failures;
+  say(problems ? `\nLAB NOT HEALTHY: ${problems} problem(s) above.` : `\nLab healthy: all sessions up, every pod reaches every other pod. It keeps running; 'npm run lab -- down' removes it.`);
+  return problems ? 1 : 0;
+}
+
+// ---- exec / down ---------------------------------------------------------------------------
+
+function exec(target: string, argv: string[]): Promise<number> {
+  const state = readState();
+  if (!state) throw new CommandError('no lab is running (npm run lab first)');
+  let ns: string;
+  let env: NodeJS.ProcessEnv;
+  const m = /^node-(\d+)$/.exec(target);
+  if (m && Number(m[1]) >= 1 && Number(m[1]) <= state.nodes) {
+    ns = nodeNs(Number(m[1]));
+    env = { ...process.env, ...nodeEnv(Number(m[1])) };
+  } else if (target === 'tor') {
+    ns = TOR_NS;
+    env = { ...process.env, BIRD_SOCKET: join(labDir(), 'tor', 'bird.ctl') };
+  } else {
+    throw new CommandError(`unknown target ${JSON.stringify(target)}: use node-1 .. node-${state.nodes} or tor`);
+  }
+  if (!argv.length) throw new CommandError('nothing to run: npm run lab -- exec <node> -- <command...>');
+  return new Promise((res) => {
+    const p = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: 'inherit', env });
+    p.on('close', (code) => res(code ?? 1));
+    p.on('error', (e) => { process.stderr.write(`${e.message}\n`); res(127); });
+  });
+}
+
+async function down(): Promise<number> {
+  const state = readState();
+  const pids = state ? [...Object.values(state.agents), state.torPid, state.etcdPid].filter((p): p is number => !!p) : [];
+  // Agents first (they stop felix, confd and bgpd), then BIRD, then etcd.
+  await Promise.all(pids.slice(0, -1).map((p) => stopPid(p)));
+  if (pids.length) await stopPid(pids[pids.length - 1]!);
+  const namespaces = run(['ip', 'netns', 'list'], { allowFail: true }).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(NS_PREFIX));
+  for (const ns of namespaces) {
+    // Anything still running in a lab namespace was started by the lab.
+    for (const pid of run(['ip', 'netns', 'pids', ns], { allowFail: true }).stdout.split(/\s+/).filter(Boolean).map(Number)) await stopPid(pid, 3000);
+    run(['ip', 'netns', 'del', ns], { allowFail: true });
+  }
+  rmSync(labDir(), { recursive: true, force: true });
+  say(`lab removed (${namespaces.length} namespaces, ${pids.filter((p) => !alive(p)).length} processes, ${labDir()})`);
+  return 0;
+}
+
+// ---- CLI -----------------------------------------------------------------------------------
+
+export async function main(argv: string[]): Promise<number> {
+  const dashdash = argv.indexOf('--');
+  const rest = dashdash >= 0 ? argv.slice(dashdash + 1) : [];
+  const args = dashdash >= 0 ? argv.slice(0, dashdash) : argv;
+  const opt = (name: string) => { const k = args.indexOf(name); return k >= 0 ? args[k + 1] : args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1); };
+  const positional = args.filter((a, k) => !a.startsWith('--') && !(k > 0 && /^--(nodes|mode)$/.test(args[k - 1]!)));
+  const cmd = positional[0] ?? 'up';
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('lab: must run as root (it creates network namespaces)\n');
+    return 1;
+  }
+  try {
+    switch (cmd) {
+      case 'up': {
+        const nodes = Number(opt('--nodes') ?? 3);
+        const mode = (opt('--mode') ?? 'bgp') as Mode;
+        if (!Number.isInteger(nodes) || nodes < 1 || nodes > 50) throw new CommandError(`--nodes ${opt('--nodes')}: must be an integer from 1 to 50`);
+        if (mode !== 'bgp' && mode !== 'vxlan') throw new CommandError(`--mode ${mode}: must be bgp or vxlan`);
+        return await up(nodes, mode);
+      }
+      case 'status': {
+        const s = readState();
+        if (!s) throw new CommandError('no lab is running (npm run lab first)');
+        return await report(s, false);
+      }
+      case 'exec':
+        return await exec(positional[1] ?? '', rest);
+      case 'down':
+        return await down();
+      default:
+        throw new CommandError(`unknown command ${JSON.stringify(cmd)}: use up (default), status, exec <node> -- <command>, or down`);
+    }
+  } catch (e) {
+    process.stderr.write(`lab: ${(e as Error).message}\n`);
+    if (cmd === 'up' && existsSync(stateFile())) process.stderr.write("lab: the partial lab is still there: 'npm run lab -- status' to inspect, 'npm run lab -- down' to remove it\n");
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,34 @@
+// The lab's fixed layout: names and addresses, all derived from the node count, so every
+// command (up, status, exec, down) agrees on them without asking the kernel.
+
+import { join } from 'node:path';
+
+export type Mode = 'bgp' | 'vxlan';
+
+export const NS_PREFIX = 'tabby-lab-';
+export const UNDERLAY_NS = `${NS_PREFIX}net`;
+export const TOR_NS = `${NS_PREFIX}tor`;
+export const ETCD_IP = '10.99.0.1';
+export const ETCD_ENDPOINT = `http://${ETCD_IP}:2379`;
+export const TOR_IP = '10.99.0.254';
+export const TOR_AS = 65000;
+export const CLUSTER_AS = 64512;
+export const POOL_CIDR = '10.244.0.0/16';
+export const PODS_PER_NODE = 2;
+
+export const labDir = () => process.env['TABBY_LAB_DIR'] || '/var/run/tabby-lab';
+export const nodeName = (i: number) => `node-${i}`;
+export const nodeNs = (i: number) => `${NS_PREFIX}${nodeName(i)}`;
+export const nodeIp = (i: number) => `10.99.0.${10 + i}`;
+export const nodeDir = (i: number) => join(labDir(), nodeName(i));
+export const podName = (i: number, j: number) => `pod-${i}-${j}`;
+export const podNs = (i: number, j: number) => `${NS_PREFIX}${nodeName(i)}-${podName(i, j)}`;
+
+export interface LabState {
+  nodes: number;
+  mode: Mode;
+  etcdPid: number;
+  torPid?: number;
+  agents: Record<string, number>;
+  pods: { node: string; name: string; ns: string; ip: string }[];
+}
