@@ -20,7 +20,7 @@ function ok(r: PluginRun, who: string): Conf {
 }
 
 describe('tabby chained with portmap (containernetworking-plugins) in a conflist', function () {
-  this.timeout(90_000);
+  this.timeout(180_000);
   const node = new TestNode({ nodename: 'chain-node' });
 
   before(async function () {

@@ -36,7 +36,8 @@ function ok(r: PluginRun, what: string): Record<string, unknown> {
 interface Pod { i: number; node: TestNode; ns: Netns; name: string; id: string; addr?: string }
 
 describe(`${PODS} parallel ADDs over ${NODES} nodes, then DEL of all`, function () {
-  this.timeout(240_000);
+  // Generous: 200 plugin processes; CI machines may be busy (about 1.5 min on an idle 2-core machine).
+  this.timeout(600_000);
   let etcd: EtcdServer | undefined;
   const nodes: TestNode[] = [];
   const pods: Pod[] = [];
