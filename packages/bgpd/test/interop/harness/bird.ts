@@ -84,11 +84,18 @@ class BirdPeer implements PeerDaemon {
     };
   }
 
-  /** BIRD 2 prints the next hops it sends as "BGP Next hop: <global> <link-local>" per channel. */
+  /**
+   * BIRD 2 prints the next hops a channel sends ("BGP Next hop: <global> <link-local>"). BIRD 1.6
+   * prints none, so for it they are inferred from its rule (checked against a recorder): over
+   * a single-hop eBGP session it adds the link-local address it knows on the interface.
+   */
   advertisedNextHops(afi: Afi): string[] | undefined {
-    if (!this.showsNextHop) return undefined;
-    const out = this.instance(afi).bird.birdc('show', 'protocols', 'all', this.protoName(afi));
-    return /BGP Next hop:\s+(.*)/.exec(out)?.[1]?.trim().split(/\s+/);
+    const bird = this.instance(afi).bird;
+    if (this.showsNextHop) return /BGP Next hop:\s+(.*)/.exec(bird.birdc('show', 'protocols', 'all', this.protoName(afi)))?.[1]?.trim().split(/\s+/);
+    if (afi !== 'ipv6' || this.s.type !== 'ebgp') return [this.lab.addr[afi].peer];
+    const iface = bird.birdc('show', 'interfaces').split(/\n(?=\S)/).find((b) => b.startsWith(`${this.lab.peerIf} `)) ?? '';
+    const ll = /(fe80:\S+)\/64/.exec(iface)?.[1];
+    return ll ? [this.lab.addr[afi].peer, ll] : [this.lab.addr[afi].peer];
   }
 
   async announce(afi: Afi, prefixes: readonly string[]): Promise<void> {
@@ -145,9 +152,9 @@ export const bird16: PeerKind = {
   tag: 'b16',
   net: 221,
   families: ['ipv4', 'ipv6'],
-  // bird6 lists no link-local address on the fresh veth (`show interfaces`), so it sends the
-  // global next hop only; whether it ever adds one depends on timing, so nothing is claimed.
-  linkLocalNextHop: [],
+  // bird6 as BIRD 2, provided the link-local address had finished DAD when it started (createLab
+  // waits for that; a bird6 that starts earlier never learns the address).
+  linkLocalNextHop: ['ebgp'],
   start: async (lab, s) => {
     const v4 = bird16Paths(REPO_ROOT);
     const v6 = { bird: `${v4.bird}6`, birdc: `${v4.birdc}6` };

@@ -37,7 +37,7 @@ interface GobgpPath {
   attrs: { type: number; value?: number; nexthop?: string; as_paths?: { asns?: number[] }[] }[];
 }
 
-export class GobgpPeer implements PeerDaemon {
+class GobgpPeer implements PeerDaemon {
   private daemon: Daemon;
   private routes: Record<Afi, string[]>;
   private readonly cfgFile: string;
@@ -53,7 +53,7 @@ export class GobgpPeer implements PeerDaemon {
     return startInNetns(this.lab.peerNs, ['gobgpd', '-f', this.cfgFile, '--api-hosts', '127.0.0.1:50051', '-l', 'warn']);
   }
 
-  gobgp(...args: string[]): string {
+  private gobgp(...args: string[]): string {
     return this.lab.peerNs.run('gobgp', [...API, ...args]);
   }
 
@@ -91,15 +91,6 @@ export class GobgpPeer implements PeerDaemon {
     this.routes[afi] = [...prefixes];
   }
 
-  /** Originates `prefix` with an explicit next hop (GoBGP keeps it towards iBGP peers). */
-  announceVia(afi: Afi, prefix: string, nextHop: string): void {
-    this.gobgp('global', 'rib', 'add', '-a', afi, prefix, 'nexthop', nextHop);
-  }
-
-  withdraw(afi: Afi, prefix: string): void {
-    this.gobgp('global', 'rib', 'del', '-a', afi, prefix);
-  }
-
   processes(): Daemon[] {
     return [this.daemon];
   }
@@ -124,7 +115,7 @@ export class GobgpPeer implements PeerDaemon {
   }
 }
 
-export const gobgp: PeerKind<GobgpPeer> = {
+export const gobgp: PeerKind = {
   name: 'GoBGP',
   tag: 'gb',
   net: 222,

@@ -79,20 +79,16 @@ interface AddrInfo {
   tentative?: boolean;
 }
 
+/** `dev`'s link-local address as `ip -j` lists it (filtered-out addresses appear as `{}`). */
+function linkLocalInfo(ns: Netns, dev: string): AddrInfo | undefined {
+  const [link] = JSON.parse(ns.run('ip', ['-j', '-6', 'addr', 'show', 'dev', dev, 'scope', 'link'])) as { addr_info: Partial<AddrInfo>[] }[];
+  return link?.addr_info.find((a): a is AddrInfo => a.scope === 'link' && typeof a.local === 'string');
+}
+
 function linkLocalReady(ns: Netns, dev: string): boolean {
-  const [link] = JSON.parse(ns.run('ip', ['-j', '-6', 'addr', 'show', 'dev', dev, 'scope', 'link'])) as { addr_info: AddrInfo[] }[];
-  return !!link?.addr_info.some((a) => !a.tentative);
+  const a = linkLocalInfo(ns, dev);
+  return !!a && !a.tentative;
 }
-
-/** The link-local address of `dev` in `ns`. */
-export function linkLocal(ns: Netns, dev: string): string {
-  const [link] = JSON.parse(ns.run('ip', ['-j', '-6', 'addr', 'show', 'dev', dev, 'scope', 'link'])) as { addr_info: AddrInfo[] }[];
-  const addr = link?.addr_info[0]?.local;
-  if (!addr) throw new Error(`no link-local address on ${dev}`);
-  return addr;
-}
-
-export const afiOf = (prefix: string): Afi => (prefix.includes(':') ? 'ipv6' : 'ipv4');
 
 export interface KernelRoute {
   dst: string;

@@ -9,23 +9,13 @@ import { eventually } from '@tabby/test-support';
 import { HOLD_TIME, OUR_AS, OurBgpd, createLab, kernelRoutes, signalAll, type Afi, type Lab, type SessionType } from './lab.js';
 import type { PeerDaemon, PeerKind } from './peer.js';
 
-/** What a peer-specific extra test can reach (valid inside its `it`s, after `before`). */
-export interface Group<P extends PeerDaemon> {
-  readonly type: SessionType;
-  readonly lab: Lab;
-  readonly peer: P;
-  readonly ours: OurBgpd;
-  /** Checks that our kernel holds exactly the peer's current routes, via the peer on the veth. */
-  kernelMatches(afi: Afi): void;
-}
-
 const SESSION_TYPES: readonly SessionType[] = ['ibgp', 'ebgp'];
 const label = (t: SessionType) => (t === 'ibgp' ? 'iBGP' : 'eBGP');
 /** Generous bounds for `eventually`: sessions may wait out an error-wait / idle-hold backoff. */
 const SESSION_MS = 30_000;
 const ROUTE_MS = 10_000;
 
-export function describeMatrix<P extends PeerDaemon>(kind: PeerKind<P>, extras?: (g: Group<P>) => void): void {
+export function describeMatrix(kind: PeerKind): void {
   describe(`bgpd <-> ${kind.name}: interop matrix (netns)`, function () {
     this.timeout(60_000);
     let lab: Lab;
@@ -34,11 +24,11 @@ export function describeMatrix<P extends PeerDaemon>(kind: PeerKind<P>, extras?:
     });
     after(() => lab?.destroy());
 
-    for (const type of SESSION_TYPES) describeGroup(kind, type, () => lab, extras);
+    for (const type of SESSION_TYPES) describeGroup(kind, type, () => lab);
   });
 }
 
-function describeGroup<P extends PeerDaemon>(kind: PeerKind<P>, type: SessionType, getLab: () => Lab, extras?: (g: Group<P>) => void): void {
+function describeGroup(kind: PeerKind, type: SessionType, getLab: () => Lab): void {
   const peerAs = type === 'ibgp' ? OUR_AS : 65000 + kind.net;
   const g = type === 'ibgp' ? 1 : 2;
   // Distinct prefixes per group, so nothing left over from the other group can satisfy a check.
@@ -48,7 +38,7 @@ function describeGroup<P extends PeerDaemon>(kind: PeerKind<P>, type: SessionTyp
 
   describe(`${label(type)} (${families.join(' + ')} sessions side by side)`, function () {
     let lab: Lab;
-    let peer: P | undefined;
+    let peer: PeerDaemon | undefined;
     let ours: OurBgpd | undefined;
     // What each side should currently originate; every check compares against these.
     const peerRoutes: Record<Afi, string[]> = { ipv4: [], ipv6: [] };
@@ -186,14 +176,6 @@ function describeGroup<P extends PeerDaemon>(kind: PeerKind<P>, type: SessionTyp
       }
       ours!.start();
       await converged('after bgpd restarted');
-    });
-
-    extras?.({
-      type,
-      get lab() { return lab; },
-      get peer() { return peer!; },
-      get ours() { return ours!; },
-      kernelMatches,
     });
   });
 }

@@ -41,7 +41,7 @@ export interface PeerDaemon {
   output(): string;
 }
 
-export interface PeerKind<P extends PeerDaemon = PeerDaemon> {
+export interface PeerKind {
   name: string;
   /** Short tag for namespace and interface names (letters and digits). */
   tag: string;
@@ -49,5 +49,5 @@ export interface PeerKind<P extends PeerDaemon = PeerDaemon> {
   families: readonly Afi[];
   /** Session types over which it sends a link-local IPv6 next hop after the global one (RFC 2545 32-byte form). */
   linkLocalNextHop: readonly SessionType[];
-  start(lab: Lab, s: Scenario): Promise<P>;
+  start(lab: Lab, s: Scenario): Promise<PeerDaemon>;
 }
