@@ -5,7 +5,8 @@ import { join } from 'node:path';
 
 export type Mode = 'bgp' | 'vxlan';
 
-export const NS_PREFIX = 'tabby-lab-';
+/** Namespace name prefix; TABBY_LAB_PREFIX lets tests run a lab beside a user's. */
+export const NS_PREFIX = process.env['TABBY_LAB_PREFIX'] || 'tabby-lab-';
 export const UNDERLAY_NS = `${NS_PREFIX}net`;
 export const TOR_NS = `${NS_PREFIX}tor`;
 export const ETCD_IP = '10.99.0.1';
@@ -22,7 +23,6 @@ export const nodeNs = (i: number) => `${NS_PREFIX}${nodeName(i)}`;
 export const nodeIp = (i: number) => `10.99.0.${10 + i}`;
 export const nodeDir = (i: number) => join(labDir(), nodeName(i));
 export const podName = (i: number, j: number) => `pod-${i}-${j}`;
-export const podNs = (i: number, j: number) => `${NS_PREFIX}${nodeName(i)}-${podName(i, j)}`;
 
 export interface LabState {
   nodes: number;

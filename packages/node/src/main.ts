@@ -7,7 +7,7 @@
 //                                     probes for Kubernetes exec checks: exit 0 healthy, 1 not
 
 import { createServer, type Server } from 'node:http';
-import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFile } from 'node:child_process';
@@ -129,6 +129,39 @@ function serveHealth(cfg: NodeAgentConfig, sup: Supervisor, log: Logger): Promis
 
 const execFileP = promisify(execFile);
 
+const pidFile = (cfg: NodeAgentConfig, child: string) => join(cfg.stateDir, `${child}.pid`);
+
+/**
+ * Children left behind by an agent that was killed outright (SIGKILL, OOM): in a container they
+ * die with it, on a plain host they keep running and would hold bgpd's port and felix's health
+ * port. Each child's PID is recorded; at start, a recorded PID still running the same program
+ * is stopped before new children start.
+ */
+async function stopLeftovers(cfg: NodeAgentConfig, log: Logger): Promise<void> {
+  for (const [child, binPath] of [['felix', BINS.felix()], ['bgpd', BINS.bgpd()], ['confd', BINS.confd()]] as const) {
+    let pid: number;
+    try {
+      pid = Number(readFileSync(pidFile(cfg, child), 'utf8').trim());
+    } catch {
+      continue;
+    }
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue; // not running
+    }
+    if (!pid || !cmdline.includes(binPath)) continue;
+    log.warn('stopping a child left behind by a previous agent', { child, pid });
+    try { process.kill(pid, 'SIGTERM'); } catch { continue; }
+    for (let i = 0; i < 100; i++) {
+      try { process.kill(pid, 0); } catch { break; }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+}
+
 async function agent(): Promise<number> {
   let cfg: NodeAgentConfig;
   try {
@@ -151,9 +184,11 @@ async function agent(): Promise<number> {
   await ensureTunnelAddresses(ds, new BlockAffinityIpam(ds), cfg, log);
   await ds.close();
 
+  await stopLeftovers(cfg, log);
   const env = { ...process.env, NODENAME: cfg.nodename };
   const sup = new Supervisor(log);
-  if (cfg.runFelix) sup.add({ name: 'felix', argv: [process.execPath, BINS.felix()], env });
+  const recordPid = (child: string) => (pid: number) => writeFileSync(pidFile(cfg, child), `${pid}\n`);
+  if (cfg.runFelix) sup.add({ name: 'felix', argv: [process.execPath, BINS.felix()], env, onStart: recordPid('felix') });
   if (cfg.backend === 'bird') {
     // bgpd needs its config before it starts: confd renders it once, then keeps it current.
     await execFileP(process.execPath, [BINS.confd(), '--once', '--config-out', paths.bgpdConfig], { env });
@@ -161,9 +196,9 @@ async function agent(): Promise<number> {
       name: 'bgpd',
       argv: [process.execPath, BINS.bgpd(), '--config', paths.bgpdConfig, '--socket', paths.bgpdSocket],
       env,
-      onStart: (pid) => writeFileSync(paths.bgpdPid, `${pid}\n`),
+      onStart: recordPid('bgpd'),
     });
-    sup.add({ name: 'confd', argv: [process.execPath, BINS.confd(), '--config-out', paths.bgpdConfig, '--reload-pid-file', paths.bgpdPid], env });
+    sup.add({ name: 'confd', argv: [process.execPath, BINS.confd(), '--config-out', paths.bgpdConfig, '--reload-pid-file', paths.bgpdPid], env, onStart: recordPid('confd') });
   }
   const health = await serveHealth(cfg, sup, log);
 
@@ -174,7 +209,7 @@ async function agent(): Promise<number> {
   log.info('stopping');
   await sup.stop();
   await new Promise<void>((res) => (health ? health.close(() => res()) : res()));
-  rmSync(paths.bgpdPid, { force: true });
+  for (const child of ['felix', 'bgpd', 'confd']) rmSync(pidFile(cfg, child), { force: true });
   log.info('stopped');
   return 0;
 }
