@@ -22,6 +22,12 @@ export interface PeerConfig {
   sourceAddress?: string;
   /** Local AS to present to this peer (default: the global asNumber). */
   localAsNumber?: number;
+  /**
+   * How malformed UPDATEs are handled: `revised` (RFC 7606, the default: treat-as-withdraw or
+   * attribute-discard where the RFC allows, keeping the session) or `strict` (RFC 4271: every
+   * error resets the session with its NOTIFICATION).
+   */
+  errorHandling: 'revised' | 'strict';
 }
 
 export interface OriginateConfig {
@@ -103,6 +109,12 @@ function ip(v: unknown, path: string, v4only = false): string {
   return v;
 }
 
+function errorHandling(v: unknown, path: string): 'revised' | 'strict' {
+  if (v === undefined) return 'revised';
+  if (v !== 'revised' && v !== 'strict') throw new ConfigError(path, v, 'must be revised (RFC 7606) or strict (RFC 4271)');
+  return v;
+}
+
 function holdTime(v: unknown, path: string): number {
   const h = int(v, path, 0, 65535, 90);
   if (h === 1 || h === 2) throw new ConfigError(path, v, 'must be 0 or at least 3 seconds (RFC 4271)');
@@ -140,7 +152,7 @@ function kernelRule(v: unknown, path: string): KernelRouteRule {
   return rule;
 }
 
-const PEER_FIELDS = ['address', 'asNumber', 'type', 'passive', 'port', 'holdTime', 'keepaliveTime', 'connectRetryTime', 'connectDelayTime', 'sourceAddress', 'localAsNumber'] as const;
+const PEER_FIELDS = ['address', 'asNumber', 'type', 'passive', 'port', 'holdTime', 'keepaliveTime', 'connectRetryTime', 'connectDelayTime', 'sourceAddress', 'localAsNumber', 'errorHandling'] as const;
 
 function peer(v: unknown, path: string, globalAs: number): PeerConfig {
   if (!isObj(v)) throw new ConfigError(path, v, 'must be a mapping');
@@ -160,6 +172,7 @@ function peer(v: unknown, path: string, globalAs: number): PeerConfig {
     keepaliveTime: keepalive,
     connectRetryTime: int(v['connectRetryTime'], `${path}.connectRetryTime`, 1, 65535, 5),
     connectDelayTime: int(v['connectDelayTime'], `${path}.connectDelayTime`, 0, 65535, 0),
+    errorHandling: errorHandling(v['errorHandling'], `${path}.errorHandling`),
     ...(v['sourceAddress'] !== undefined ? { sourceAddress: ip(v['sourceAddress'], `${path}.sourceAddress`) } : {}),
     ...(v['localAsNumber'] !== undefined ? { localAsNumber: int(v['localAsNumber'], `${path}.localAsNumber`, 1, 0xffffffff) } : { localAsNumber: globalAs }),
   };

@@ -58,6 +58,8 @@ export interface PeerCounters {
   messagesOut: number;
   updatesIn: number;
   updatesOut: number;
+  /** Malformed UPDATEs handled as withdrawals (RFC 7606) instead of a session reset. */
+  treatedAsWithdraw: number;
 }
 
 export function describeDown(r: DownReason | undefined): string {
@@ -79,7 +81,7 @@ export class Peer {
   /** When the current state was entered. */
   since = new Date();
   lastError = '';
-  readonly counters: PeerCounters = { messagesIn: 0, messagesOut: 0, updatesIn: 0, updatesOut: 0 };
+  readonly counters: PeerCounters = { messagesIn: 0, messagesOut: 0, updatesIn: 0, updatesOut: 0, treatedAsWithdraw: 0 };
   private socket: Socket | undefined;
   /** Whether `socket` is the connection we opened (as opposed to one the peer opened). */
   private outgoing = false;
@@ -409,14 +411,23 @@ export class Peer {
         }
         const d = decodeUpdate(bytes, { fourOctetAs: !!this.negotiated?.fourOctetAs });
         const verdict = validateUpdate(d, { ibgp: this.ibgp });
-        if (verdict.action !== 'accept') {
-          // RFC 4271 handling: any malformed UPDATE ends the session with its NOTIFICATION.
-          const e = verdict.error;
+        const strict = this.cfg.errorHandling === 'strict';
+        if (verdict.action === 'reset' || (strict && (verdict.action !== 'accept' || verdict.discarded.length))) {
+          // RFC 4271 (and RFC 7606 for errors that leave nothing usable): end the session.
+          const e = verdict.action === 'accept' ? verdict.discarded[0]! : verdict.error;
           this.dispatch({ type: 'message-error', notification: { code: e.code, subcode: e.subcode, data: e.data } });
           return;
         }
         this.counters.updatesIn++;
         this.dispatch({ type: 'update' });
+        for (const e of verdict.discarded) this.log.warn('attribute discarded (RFC 7606)', { peer: this.address, error: e.message });
+        if (verdict.action === 'treat-as-withdraw') {
+          // RFC 7606: the session stays; every prefix the UPDATE named is withdrawn.
+          this.counters.treatedAsWithdraw++;
+          this.log.warn('UPDATE treated as withdraw (RFC 7606)', { peer: this.address, error: verdict.error.message, prefixes: verdict.withdraw.length });
+          this.hooks.onUpdate(this, { type: 'update', withdrawn: verdict.withdraw, attributes: {}, nlri: [] });
+          return;
+        }
         this.hooks.onUpdate(this, d.message);
         return;
       }

@@ -16,7 +16,7 @@ const hex = (s: string) => Buffer.from(s.replace(/#[^\n]*/g, '').replace(/\s+/g,
 /** A scripted peer on loopback: bytes out, messages back. */
 class RawPeer {
   private framer = new Framer();
-  private readonly frames: { type: number; bytes: Uint8Array }[] = [];
+  readonly frames: { type: number; bytes: Uint8Array }[] = [];
   closed = false;
   constructor(readonly sock: Socket) {
     sock.on('data', (d) => { for (const f of this.framer.push(d)) this.frames.push({ type: f.type, bytes: f.bytes.slice() }); });
@@ -47,6 +47,8 @@ class RawPeer {
   }
 }
 
+// The peer 127.0.0.2 is configured `errorHandling: strict` (RFC 4271: every error resets the
+// session, with the NOTIFICATION asserted here); 127.0.0.4 uses the default RFC 7606 handling.
 describe('bgpd: malformed input from a peer', function () {
   this.timeout(60_000);
   let dir: string, port: number, daemon: ChildProcess, sock: string, good: RawPeer;
@@ -63,15 +65,16 @@ describe('bgpd: malformed input from a peer', function () {
 asNumber: 65000
 listen: { address: 127.0.0.1, port: ${port} }
 peers:
-  - { address: 127.0.0.2, asNumber: 65001, passive: true }
+  - { address: 127.0.0.2, asNumber: 65001, passive: true, errorHandling: strict }
   - { address: 127.0.0.3, asNumber: 65003, passive: true }
+  - { address: 127.0.0.4, asNumber: 65004, passive: true }
 originate:
   - { prefix: 10.244.9.0/26 }
 kernel: { enabled: false }
 `);
     daemon = spawn(process.execPath, [BGPD, '--config', join(dir, 'bgpd.yaml'), '--socket', sock], { stdio: ['ignore', 'pipe', 'pipe'] });
     daemon.stderr!.on('data', (d: Buffer) => { logs = (logs + d).slice(-20000); });
-    await eventually(async () => (await status()).length === 2, 10_000, 'bgpd up');
+    await eventually(async () => (await status()).length === 3, 10_000, 'bgpd up');
     good = await RawPeer.open('127.0.0.3', port);
     await good.establish(65003, '10.3.3.3');
   });
@@ -159,5 +162,52 @@ kernel: { enabled: false }
     }
     expect(daemon.exitCode, logs).to.equal(null);
     await goodStillUp();
+  });
+
+  describe('RFC 7606 (the default errorHandling: revised)', () => {
+    let p: RawPeer;
+    const routes = async () => ((await request(sock, { cmd: 'routes' })) as { prefix: string; from: string }[]).filter((r) => r.from === '127.0.0.4').map((r) => r.prefix).sort();
+    const up = async () => (await status()).find((x) => x.address === '127.0.0.4')!.state;
+    const NH4 = '40 03 04 7f000004', AS4 = '40 02 06 02 01 0000fdec';
+    const announce = (prefixByte3: string, extra = '') => attrs(`${ORIGIN} ${AS4} ${NH4} ${extra}`, `18 0a04${prefixByte3}`);
+
+    before(async () => {
+      p = await RawPeer.open('127.0.0.4', port);
+      await p.establish(65004, '10.4.4.4');
+      p.send(announce('01'));
+      p.send(announce('02'));
+      p.send(announce('03'));
+      await eventually(async () => (await routes()).length === 3, 5000, 'three routes from 127.0.0.4');
+    });
+    after(() => p?.close());
+
+    it('a missing well-known attribute withdraws the prefixes and keeps the session', async () => {
+      p.send(attrs(`${AS4} ${NH4}`, '18 0a0401'));
+      await eventually(async () => !(await routes()).includes('10.4.1.0/24'), 5000, '10.4.1.0/24 withdrawn');
+      expect(await up()).to.equal('up');
+      expect(p.closed).to.equal(false);
+    });
+
+    it('an invalid NEXT_HOP withdraws the prefixes and keeps the session', async () => {
+      p.send(attrs(`${ORIGIN} ${AS4} 40 03 04 e0000001`, '18 0a0402'));
+      await eventually(async () => !(await routes()).includes('10.4.2.0/24'), 5000, '10.4.2.0/24 withdrawn');
+      expect(await up()).to.equal('up');
+    });
+
+    it('a malformed ATOMIC_AGGREGATE is discarded and the route used', async () => {
+      p.send(announce('05', '40 06 01 00'));
+      await eventually(async () => (await routes()).includes('10.4.5.0/24'), 5000, '10.4.5.0/24 accepted');
+      expect(await routes()).to.deep.equal(['10.4.3.0/24', '10.4.5.0/24']);
+      expect(await up()).to.equal('up');
+      expect(p.frames.some((f) => f.type === 3), 'no NOTIFICATION was sent').to.equal(false);
+    });
+
+    it('an error that leaves nothing usable still resets (malformed attribute list -> 3/1)', async () => {
+      p.send(update('0000 0010 40 01 01 00'));
+      const n = decodeNotification(await p.next(3));
+      expect([n.code, n.subcode]).to.deep.equal([3, 1]);
+      await eventually(async () => (await routes()).length === 0, 5000, 'routes of the reset session removed');
+      await goodStillUp();
+    });
   });
 });
