@@ -7,7 +7,7 @@
 //   npm run lab -- status                                  the same report for the running lab
 //   npm run lab -- exec <node-1|...|tor> -- <command...>   run a command inside a namespace, ctl configured
 //   npm run lab -- node add | node restart <node> [--kill] one more node; restart (or crash) an agent
-//   npm run lab -- pod add|del <node> <pod>                a pod through the CNI plugin (ADD / DEL)
+//   npm run lab -- pod add|del <node> <pod> [--namespace NS]  a pod through the CNI plugin (ADD / DEL)
 //   npm run lab -- down                                    remove every namespace, process and file
 
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -152,23 +152,25 @@ async function nodeRestart(name: string, kill: boolean): Promise<number> {
   return 0;
 }
 
-function podAdd(node: string, pod: string): number {
+const podNamespace = (p: LabState['pods'][number]) => p.namespace ?? 'default';
+
+function podAdd(node: string, pod: string, namespace: string): number {
   const state = needState();
   const i = nodeIndex(state, node);
-  if (state.pods.some((p) => p.name === pod)) throw new CommandError(`pod ${pod} already exists`);
-  const p = addPod(i, pod, state.mode);
+  if (state.pods.some((p) => p.name === pod && podNamespace(p) === namespace)) throw new CommandError(`pod ${namespace}/${pod} already exists`);
+  const p = addPod(i, pod, state.mode, namespace);
   state.pods.push(p);
   saveState(state);
-  say(`${pod} on ${node}: ${p.ip}`);
+  say(`${namespace === 'default' ? '' : `${namespace}/`}${pod} on ${node}: ${p.ip}`);
   return 0;
 }
 
-function podDel(node: string, pod: string): number {
+function podDel(node: string, pod: string, namespace: string): number {
   const state = needState();
   const i = nodeIndex(state, node);
-  const p = state.pods.find((x) => x.name === pod && x.node === node);
-  if (!p) throw new CommandError(`no pod ${pod} on ${node}`);
-  const r = run(inNs(nodeNs(i), ['env', ...Object.entries(cniEnv(i, 'DEL', pod, p.ns)).map(([k, v]) => `${k}=${v}`), join(BIN.cni, 'tabby')]), { input: JSON.stringify(cniConf(i, state.mode)), allowFail: true });
+  const p = state.pods.find((x) => x.name === pod && x.node === node && podNamespace(x) === namespace);
+  if (!p) throw new CommandError(`no pod ${namespace === 'default' ? '' : `${namespace}/`}${pod} on ${node}`);
+  const r = run(inNs(nodeNs(i), ['env', ...Object.entries(cniEnv(i, 'DEL', pod, p.ns, namespace)).map(([k, v]) => `${k}=${v}`), join(BIN.cni, 'tabby')]), { input: JSON.stringify(cniConf(i, state.mode)), allowFail: true });
   if (r.code !== 0) throw new CommandError(`CNI DEL of ${pod} on ${node} failed: ${r.stdout.trim()} ${r.stderr.trim()}`);
   run(['ip', 'netns', 'del', p.ns], { allowFail: true });
   state.pods = state.pods.filter((x) => x !== p);
@@ -199,10 +201,12 @@ function cniConf(i: number, mode: Mode): object {
   };
 }
 
-function cniEnv(i: number, command: 'ADD' | 'DEL', pod: string, ns: string): NodeJS.ProcessEnv {
+function cniEnv(i: number, command: 'ADD' | 'DEL', pod: string, ns: string, namespace = 'default'): NodeJS.ProcessEnv {
+  // Pods of the default namespace keep the ids they always had; others carry their namespace.
+  const id = namespace === 'default' ? pod : `${namespace}-${pod}`;
   return {
-    ...nodeEnv(i), CNI_COMMAND: command, CNI_CONTAINERID: `lab-${pod}`, CNI_NETNS: `/var/run/netns/${ns}`,
-    CNI_IFNAME: 'eth0', CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${pod}`, CNI_PATH: BIN.cni,
+    ...nodeEnv(i), CNI_COMMAND: command, CNI_CONTAINERID: `lab-${id}`, CNI_NETNS: `/var/run/netns/${ns}`,
+    CNI_IFNAME: 'eth0', CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${namespace};K8S_POD_NAME=${pod}`, CNI_PATH: BIN.cni,
   };
 }
 
@@ -264,17 +268,17 @@ async function up(nodes: number, mode: Mode): Promise<number> {
   return report(state, true);
 }
 
-function addPod(i: number, j: number | string, mode: Mode): LabState['pods'][number] {
+function addPod(i: number, j: number | string, mode: Mode, namespace = 'default'): LabState['pods'][number] {
   const pod = typeof j === 'number' ? podName(i, j) : j;
-  const ns = `${NS_PREFIX}${nodeName(i)}-${pod}`;
+  const ns = `${NS_PREFIX}${nodeName(i)}-${namespace === 'default' ? '' : `${namespace}-`}${pod}`;
   run(['ip', 'netns', 'add', ns]);
-  const r = run(inNs(nodeNs(i), ['env', ...Object.entries(cniEnv(i, 'ADD', pod, ns)).map(([k, v]) => `${k}=${v}`), join(BIN.cni, 'tabby')]), { input: JSON.stringify(cniConf(i, mode)), allowFail: true });
+  const r = run(inNs(nodeNs(i), ['env', ...Object.entries(cniEnv(i, 'ADD', pod, ns, namespace)).map(([k, v]) => `${k}=${v}`), join(BIN.cni, 'tabby')]), { input: JSON.stringify(cniConf(i, mode)), allowFail: true });
   if (r.code !== 0) {
     run(['ip', 'netns', 'del', ns], { allowFail: true });
     throw new CommandError(`CNI ADD of ${pod} on ${nodeName(i)} failed: ${r.stdout.trim()} ${r.stderr.trim()}`);
   }
   const result = JSON.parse(r.stdout) as { ips: { address: string }[] };
-  return { node: nodeName(i), name: pod, ns, ip: result.ips[0]!.address.split('/')[0]! };
+  return { node: nodeName(i), name: pod, ns, ip: result.ips[0]!.address.split('/')[0]!, ...(namespace !== 'default' && { namespace }) };
 }
 
 // ---- report ----------------------------------------------------------------------------------
@@ -396,7 +400,7 @@ export async function main(argv: string[]): Promise<number> {
   const rest = dashdash >= 0 ? argv.slice(dashdash + 1) : [];
   const args = dashdash >= 0 ? argv.slice(0, dashdash) : argv;
   const opt = (name: string) => { const k = args.indexOf(name); return k >= 0 ? args[k + 1] : args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1); };
-  const positional = args.filter((a, k) => !a.startsWith('--') && !(k > 0 && /^--(nodes|mode)$/.test(args[k - 1]!)));
+  const positional = args.filter((a, k) => !a.startsWith('--') && !(k > 0 && /^--(nodes|mode|namespace)$/.test(args[k - 1]!)));
   const cmd = positional[0] ?? 'up';
   if (process.getuid?.() !== 0) {
     process.stderr.write('lab: must run as root (it creates network namespaces)\n');
@@ -424,12 +428,15 @@ export async function main(argv: string[]): Promise<number> {
         if (positional[1] === 'add') return await nodeAdd();
         if (positional[1] === 'restart') return await nodeRestart(positional[2] ?? '', args.includes('--kill'));
         throw new CommandError('use: node add | node restart <node> [--kill]');
-      case 'pod':
-        if (positional[1] === 'add') return podAdd(positional[2] ?? '', positional[3] ?? '');
-        if (positional[1] === 'del') return podDel(positional[2] ?? '', positional[3] ?? '');
-        throw new CommandError('use: pod add <node> <name> | pod del <node> <name>');
+      case 'pod': {
+        const namespace = opt('--namespace') ?? 'default';
+        if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace)) throw new CommandError(`--namespace ${namespace}: not a Kubernetes namespace name`);
+        if (positional[1] === 'add') return podAdd(positional[2] ?? '', positional[3] ?? '', namespace);
+        if (positional[1] === 'del') return podDel(positional[2] ?? '', positional[3] ?? '', namespace);
+        throw new CommandError('use: pod add <node> <name> [--namespace NS] | pod del <node> <name> [--namespace NS]');
+      }
       default:
-        throw new CommandError(`unknown command ${JSON.stringify(cmd)}: use up (default), status, exec <node> -- <command>, node add, node restart <node> [--kill], pod add|del <node> <pod>, or down`);
+        throw new CommandError(`unknown command ${JSON.stringify(cmd)}: use up (default), status, exec <node> -- <command>, node add, node restart <node> [--kill], pod add|del <node> <pod> [--namespace NS], or down`);
     }
   } catch (e) {
     process.stderr.write(`lab: ${(e as Error).message}\n`);

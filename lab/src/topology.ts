@@ -30,5 +30,6 @@ export interface LabState {
   etcdPid: number;
   torPid?: number;
   agents: Record<string, number>;
-  pods: { node: string; name: string; ns: string; ip: string }[];
+  /** `namespace` is absent for pods of the Kubernetes namespace `default`. */
+  pods: { node: string; name: string; ns: string; ip: string; namespace?: string }[];
 }
