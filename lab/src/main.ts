@@ -6,7 +6,8 @@
 //   npm run lab [-- up] [--nodes N] [--mode bgp|vxlan]     build it, report, exit 1 if anything fails
 //   npm run lab -- status                                  the same report for the running lab
 //   npm run lab -- exec <node-1|...|tor> -- <command...>   run a command inside a namespace, ctl configured
-//   npm run lab -- node add | node restart <node> [--kill] one more node; restart (or crash) an agent
+//   npm run lab -- node add [--no-pods] | node restart <node> [--kill]
+//                                                          one more node; restart (or crash) an agent
 //   npm run lab -- pod add|del <node> <pod> [--namespace NS]  a pod through the CNI plugin (ADD / DEL)
 //   npm run lab -- down                                    remove every namespace, process and file
 
@@ -100,19 +101,22 @@ function agentEnv(i: number, mode: Mode): NodeJS.ProcessEnv {
   };
 }
 
-function startAgent(state: LabState, i: number): void {
+/** Starts node i's agent; returns when it was started (epoch ms), for `node add --no-pods` timings. */
+function startAgent(state: LabState, i: number): number {
+  const startedAt = Date.now();
   state.agents[nodeName(i)] = startDetached(nodeNs(i), [process.execPath, BIN.node], join(nodeDir(i), 'agent.log'), agentEnv(i, state.mode));
   saveState(state);
   say(`${nodeName(i)}: ${nodeIp(i)}, tabby-node pid ${state.agents[nodeName(i)]}`);
+  return startedAt;
 }
 
-function addNode(state: LabState, i: number): void {
+function addNode(state: LabState, i: number): number {
   run(['ip', 'netns', 'add', nodeNs(i)]);
   link(nodeNs(i), 'eth0', `vn${i}`, `${nodeIp(i)}/24`);
   run(['ip', '-n', nodeNs(i), 'route', 'add', 'default', 'via', TOR_IP]);
   sysctl(nodeNs(i), 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0');
   mkdirSync(nodeDir(i), { recursive: true });
-  startAgent(state, i);
+  return startAgent(state, i);
 }
 
 async function waitReady(i: number): Promise<void> {
@@ -120,17 +124,25 @@ async function waitReady(i: number): Promise<void> {
     run(inNs(nodeNs(i), ['env', ...Object.entries(nodeEnv(i)).map(([k, v]) => `${k}=${v}`), process.execPath, BIN.node, '-ready']), { allowFail: true }).code === 0);
 }
 
-/** `node add`: one more node joins (the ToR learns of it by a BIRD reconfigure). */
-async function nodeAdd(): Promise<number> {
+/**
+ * `node add`: one more node joins (the ToR learns of it by a BIRD reconfigure). With
+ * `--no-pods` it stops once the agent is ready (no pods, no report) and prints when the agent
+ * started, so a benchmark can time what follows from that moment.
+ */
+async function nodeAdd(noPods = false): Promise<number> {
   const state = needState();
   const i = state.nodes + 1;
   state.nodes = i;
-  addNode(state, i);
+  const startedAt = addNode(state, i);
   if (state.mode === 'bgp') {
     writeFileSync(join(labDir(), 'tor', 'bird.conf'), torConfig(i));
     run(inNs(TOR_NS, ['birdc', '-s', join(labDir(), 'tor', 'bird.ctl'), 'configure']));
   }
   await waitReady(i);
+  if (noPods) {
+    say(`${nodeName(i)} agent started at ${startedAt} (epoch ms), ready after ${Date.now() - startedAt} ms; no pods (--no-pods)`);
+    return 0;
+  }
   for (let j = 1; j <= PODS_PER_NODE; j++) state.pods.push(addPod(i, j, state.mode));
   saveState(state);
   return report(state, true);
@@ -161,7 +173,7 @@ function podAdd(node: string, pod: string, namespace: string): number {
   const p = addPod(i, pod, state.mode, namespace);
   state.pods.push(p);
   saveState(state);
-  say(`${namespace === 'default' ? '' : `${namespace}/`}${pod} on ${node}: ${p.ip}`);
+  say(`${namespace === 'default' ? '' : `${namespace}/`}${pod} on ${node}: ${p.ip} (CNI ADD started at ${lastCniAdd.startedAt} epoch ms, took ${lastCniAdd.ms} ms)`);
   return 0;
 }
 
@@ -268,11 +280,16 @@ async function up(nodes: number, mode: Mode): Promise<number> {
   return report(state, true);
 }
 
+/** When the last CNI ADD started (epoch ms) and how long the plugin ran, for `pod add`'s output. */
+const lastCniAdd = { startedAt: 0, ms: 0 };
+
 function addPod(i: number, j: number | string, mode: Mode, namespace = 'default'): LabState['pods'][number] {
   const pod = typeof j === 'number' ? podName(i, j) : j;
   const ns = `${NS_PREFIX}${nodeName(i)}-${namespace === 'default' ? '' : `${namespace}-`}${pod}`;
   run(['ip', 'netns', 'add', ns]);
+  lastCniAdd.startedAt = Date.now();
   const r = run(inNs(nodeNs(i), ['env', ...Object.entries(cniEnv(i, 'ADD', pod, ns, namespace)).map(([k, v]) => `${k}=${v}`), join(BIN.cni, 'tabby')]), { input: JSON.stringify(cniConf(i, mode)), allowFail: true });
+  lastCniAdd.ms = Date.now() - lastCniAdd.startedAt;
   if (r.code !== 0) {
     run(['ip', 'netns', 'del', ns], { allowFail: true });
     throw new CommandError(`CNI ADD of ${pod} on ${nodeName(i)} failed: ${r.stdout.trim()} ${r.stderr.trim()}`);
@@ -425,9 +442,9 @@ export async function main(argv: string[]): Promise<number> {
       case 'down':
         return await down();
       case 'node':
-        if (positional[1] === 'add') return await nodeAdd();
+        if (positional[1] === 'add') return await nodeAdd(args.includes('--no-pods'));
         if (positional[1] === 'restart') return await nodeRestart(positional[2] ?? '', args.includes('--kill'));
-        throw new CommandError('use: node add | node restart <node> [--kill]');
+        throw new CommandError('use: node add [--no-pods] | node restart <node> [--kill]');
       case 'pod': {
         const namespace = opt('--namespace') ?? 'default';
         if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace)) throw new CommandError(`--namespace ${namespace}: not a Kubernetes namespace name`);
