@@ -2,8 +2,8 @@
 // in two Kubernetes namespaces (`default` and `other`), labels set with `ctl label`, policies
 // applied with `ctl apply`, and every verdict checked with real traffic (ping, and TCP to a tiny
 // listener inside two pods). Policy application is asynchronous, so each case first waits for a
-// combination of verdicts that only the new policy can produce, then checks denials with one
-// bounded probe each (ping -W 1, TCP connect timeout 1 s). Every policy is deleted after each case
+// combination of verdicts that only the new policy can produce on every node involved, then checks
+// further denials with one bounded probe each (ping -W 1, TCP connect timeout 1 s). Every policy is deleted after each case
 // and full connectivity is awaited before the next one starts.
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -177,8 +177,8 @@ describe('policy semantics end to end (2-node BGP lab, CNI-created pods)', funct
       selector: "role == 'server'", types: ['Ingress'],
       ingress: [{ action: 'Allow', source: { namespaceSelector: "projectcalico.org/name == 'other'" } }],
     });
-    await until('only namespace other gets in', [P(O2, B), P(O1, C), P(O1, B), T(O2, C, 8080)], [P(A, C)]);
-    await denied(P(A, B), P(D, C), P(D, B), T(A, C, 8080));
+    await until('only namespace other gets in', [P(O2, B), P(O1, C), P(O1, B), T(O2, C, 8080)], [P(A, C), P(A, B)]);
+    await denied(P(D, C), P(D, B), T(A, C, 8080));
   });
 
   it('ipBlock with except: nets + notNets', async () => {
@@ -186,8 +186,8 @@ describe('policy semantics end to end (2-node BGP lab, CNI-created pods)', funct
       selector: "role == 'server'", types: ['Ingress'],
       ingress: [{ action: 'Allow', source: { nets: [POOL], notNets: [`${A.ip}/32`] } }],
     });
-    await until('the pool except A gets in', [P(D, B), P(O1, B), P(D, C), T(O2, C, 8080)], [P(A, B)]);
-    await denied(P(A, C), T(A, B, 8080), T(A, C, 8081));
+    await until('the pool except A gets in', [P(D, B), P(O1, B), P(D, C), T(O2, C, 8080)], [P(A, B), P(A, C)]);
+    await denied(T(A, B, 8080), T(A, C, 8081));
   });
 
   it('ports: TCP 8080 is allowed, 8081 is not', async () => {
@@ -195,7 +195,7 @@ describe('policy semantics end to end (2-node BGP lab, CNI-created pods)', funct
       selector: "role == 'server'", types: ['Ingress'],
       ingress: [{ action: 'Allow', protocol: 'TCP', destination: { ports: [8080] } }],
     });
-    await until('only TCP 8080 gets in', [T(A, C, 8080), T(A, B, 8080), T(D, B, 8080), T(O2, C, 8080)], [P(A, C)]);
+    await until('only TCP 8080 gets in', [T(A, C, 8080), T(A, B, 8080), T(D, B, 8080), T(O2, C, 8080)], [P(A, C), P(A, B)]);
     await denied(T(A, C, 8081), T(A, B, 8081), T(D, B, 8081), T(O2, C, 8081), P(D, C));
   });
 
@@ -212,9 +212,9 @@ describe('policy semantics end to end (2-node BGP lab, CNI-created pods)', funct
     });
     await second(20);
     // D -> C:8080 only gets through once both are in place (first alone ends the tier in a drop).
-    await until('both policies in effect', [T(D, C, 8080), T(D, B, 8080), P(A, C), P(A, B), T(A, C, 8081), T(O1, B, 8081)], [P(D, C)]);
+    await until('both policies in effect', [T(D, C, 8080), T(D, B, 8080), P(A, C), P(A, B), T(A, C, 8081), T(O1, B, 8081)], [P(D, C), P(D, B)]);
     // first's Deny wins over second's Allow; unmatched traffic drops at the end of the tier.
-    await denied(P(D, B), P(O2, C), T(D, C, 8081), T(O2, B, 8081));
+    await denied(P(O2, C), P(O2, B), T(D, C, 8081), T(O2, B, 8081));
     // Swap the order: second now comes first and its ICMP Allow wins.
     await second(5);
     await until('second evaluated first', [P(D, C), P(D, B), P(O2, C), P(A, C), T(A, B, 8081)]);
@@ -232,8 +232,8 @@ describe('policy semantics end to end (2-node BGP lab, CNI-created pods)', funct
       ingress: [{ action: 'Allow', protocol: 'TCP', source: { selector: "role == 'client'" }, destination: { ports: [8080] } }],
     });
     // Replies to A's connections still flow out of the servers (established), new egress does not.
-    await until('k8s-style policy in effect', [T(A, C, 8080), T(A, B, 8080)], [P(A, C), P(C, D)]);
+    await until('k8s-style policy in effect', [T(A, C, 8080), T(A, B, 8080)], [P(A, C), P(C, D), P(A, B)]);
     // A podSelector only matches pods of the policy's namespace: O1 (role=client in other) is out.
-    await denied(T(O1, C, 8080), T(O1, B, 8080), T(D, C, 8080), T(A, C, 8081), P(A, B), P(B, A), P(C, O2), T(C, B, 8080));
+    await denied(T(O1, C, 8080), T(O1, B, 8080), T(D, C, 8080), T(A, C, 8081), P(B, A), P(C, O2), T(C, B, 8080));
   });
 });
