@@ -131,6 +131,12 @@ export class PolicyCalculator {
   readonly #chainsByOwner = new Map<string, string[]>();
   readonly #chainOwner = new Map<string, string>();
   readonly #dirtyChains = new Set<string>();
+  // Renders that depend on the whole endpoint population (dispatch chains, chains of policies
+  // and profiles an endpoint joined or left) are deferred to the next read of the output, so a
+  // burst of N endpoint updates (a watch resync at start) costs O(N), not O(N^2).
+  #pendingDispatch = false;
+  readonly #pendingPolicies = new Set<string>();
+  readonly #pendingProfiles = new Set<string>();
 
   constructor(opts: PolicyCalculatorOptions) {
     if (!opts.nodeName) throw new Error('PolicyCalculator needs the node name');
@@ -170,20 +176,24 @@ export class PolicyCalculator {
 
   /** Every desired chain of the filter table, by name. */
   get chains(): ReadonlyMap<string, Chain> {
+    this.#flush();
     return this.#chains;
   }
 
   /** Every desired IP set, by kernel name. */
   ipsets(): Map<string, IpSetSpec> {
+    this.#flush();
     return this.#sets.specs();
   }
 
   ipset(name: string): IpSetSpec | undefined {
+    this.#flush();
     return this.#sets.spec(name);
   }
 
   /** What changed since the last call (and forget it). */
   takeDirty(): DirtySet {
+    this.#flush();
     const out = { chains: [...this.#dirtyChains].sort(), ipsets: this.#sets.takeDirty() };
     this.#dirtyChains.clear();
     return out;
@@ -275,10 +285,18 @@ export class PolicyCalculator {
     for (const p of prev?.local ? prev.profiles : []) { this.#mapSetToggle(this.#profileUsers, p, key, false); touchedProfiles.add(p); }
     for (const p of next?.local ? next.profiles : []) { this.#mapSetToggle(this.#profileUsers, p, key, true); touchedProfiles.add(p); }
 
-    for (const pk of touchedPolicies) this.#renderPolicy(pk);
-    for (const p of touchedProfiles) this.#renderProfile(p);
+    for (const pk of touchedPolicies) this.#pendingPolicies.add(pk);
+    for (const p of touchedProfiles) this.#pendingProfiles.add(p);
     this.#renderEndpoint(key);
-    if (prev?.local !== next?.local || prev?.iface !== next?.iface) this.#renderDispatch();
+    if (prev?.local !== next?.local || prev?.iface !== next?.iface) this.#pendingDispatch = true;
+  }
+
+  #flush(): void {
+    for (const pk of this.#pendingPolicies) this.#renderPolicy(pk);
+    for (const p of this.#pendingProfiles) this.#renderProfile(p);
+    this.#pendingPolicies.clear();
+    this.#pendingProfiles.clear();
+    if (this.#pendingDispatch) { this.#pendingDispatch = false; this.#renderDispatch(); }
   }
 
   #mapSetToggle(m: Map<string, Set<string>>, k: string, v: string, on: boolean): void {
