@@ -41,7 +41,8 @@ async function daemon(argv: string[]): Promise<number> {
     process.once('SIGINT', res);
   });
   log.info('bgpd stopping');
-  await speaker.stop();
+  // Peers with graceful restart keep our routes, and the kernel keeps theirs, until we are back.
+  await speaker.stop({ graceful: true });
   control.close();
   return 0;
 }

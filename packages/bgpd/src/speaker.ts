@@ -11,7 +11,9 @@ import { Peer, type PeerHooks } from './session/peer.js';
 import { LocRib, type Path, type PeerInfo } from './rib/loc-rib.js';
 import { PrefixMap, PrefixSet } from './rib/prefix-map.js';
 import { attributesKey } from './rib/attr-intern.js';
-import { buildUpdates, encodeEndOfRib, type Announcement, type UpdateMessage } from './wire/update.js';
+import { buildUpdates, encodeEndOfRib, endOfRibFamily, type Announcement, type UpdateMessage } from './wire/update.js';
+import { familyOf, gracefulDown, sessionFamilies } from './session/graceful-restart.js';
+import type { Negotiated } from './session/negotiate.js';
 import type { PathAttributes } from './wire/attributes.js';
 import type { Prefix } from './wire/nlri.js';
 import type { DownReason } from './session/fsm.js';
@@ -90,6 +92,13 @@ export class Speaker {
   private readonly out = new Map<string, PeerOut>();
   /** The source record of each established peer (one object per session, shared by its paths). */
   private readonly sources = new Map<string, PeerInfo>();
+  /** Peers in graceful restart: their routes kept under a separate stale source until End-of-RIB. */
+  private readonly stale = new Map<string, { sourceId: string; families: Set<string>; timer: NodeJS.Timeout | undefined }>();
+  /**
+   * Our own graceful restart: kernel routes from before the restart are left alone until every
+   * graceful-restart peer has sent End-of-RIB (or the longest restart time has passed).
+   */
+  private restarting: { waiting: Map<string, Set<string> | undefined>; timer: NodeJS.Timeout } | undefined;
   /** The interface each established session runs over (for link-local next hops). */
   private readonly devices = new Map<string, string>();
   private readonly rib = new LocRib();
@@ -115,9 +124,105 @@ export class Speaker {
   async start(): Promise<void> {
     this.loopDelay.enable();
     this.setupKernel();
+    await this.detectOwnRestart();
     if (this.cfg.listen) await this.listen(this.cfg.listen.address, this.cfg.listen.port);
     this.applyOriginated();
     for (const pc of this.cfg.peers) this.addPeer(pc);
+  }
+
+  /**
+   * A previous instance that stopped for a graceful restart left its kernel routes in place:
+   * keep them (and tell graceful-restart peers we restarted) until the peers have resent their
+   * tables, so forwarding never stops.
+   */
+  private async detectOwnRestart(): Promise<void> {
+    const grPeers = this.cfg.peers.filter((p) => p.gracefulRestart.enabled);
+    if (!this.kernel || !grPeers.length) return;
+    let kept = 0;
+    try {
+      kept = (await this.kernel.readKernel()).length;
+    } catch (e) {
+      this.log.warn('cannot read the kernel routes left by a previous run', { error: (e as Error).message });
+    }
+    if (!kept) return;
+    const wait = Math.max(...grPeers.map((p) => p.gracefulRestart.restartTime)) * 1000;
+    this.restarting = {
+      waiting: new Map(grPeers.map((p) => [p.address, undefined])),
+      timer: setTimeout(() => this.endOwnRestart('restart time passed'), wait),
+    };
+    this.log.info('graceful restart: keeping the kernel routes of the previous run until peers resend their routes', { routes: kept, peers: grPeers.length, maxWaitSeconds: wait / 1000 });
+  }
+
+  private endOwnRestart(why: string): void {
+    if (!this.restarting) return;
+    clearTimeout(this.restarting.timer);
+    this.restarting = undefined;
+    for (const p of this.peers.values()) p.restarting = false;
+    this.log.info('graceful restart complete: syncing the kernel', { why });
+    this.kernel?.queueResync();
+    this.queueKernel();
+  }
+
+  /** End-of-RIB from `addr` for `family` (ends our own restart once every peer sent all of theirs). */
+  private endOfRibFrom(addr: string, family: string): void {
+    const st = this.stale.get(addr);
+    if (st?.families.has(family)) this.flushStale(addr, `End-of-RIB for ${family}`, family);
+    const r = this.restarting;
+    const waiting = r?.waiting.get(addr);
+    if (!r || !waiting) return;
+    waiting.delete(family);
+    if (!waiting.size) r.waiting.delete(addr);
+    if (!r.waiting.size) this.endOwnRestart('End-of-RIB from every graceful-restart peer');
+  }
+
+  /** The peer restarts: its routes stay (stale) for its restart time, or until its End-of-RIB. */
+  private keepStale(addr: string, n: Negotiated): void {
+    const gr = n.gracefulRestart!;
+    const source = this.sources.get(addr);
+    if (!source) return;
+    const prev = this.stale.get(addr);
+    if (prev) {
+      // Down again before it finished: what it had not resent is gone for good.
+      clearTimeout(prev.timer);
+      this.dropSource(prev.sourceId);
+    }
+    const sourceId = `${addr}#stale`;
+    const families = new Set(gr.families.filter((f) => sessionFamilies(n).includes(f)));
+    const kept = this.rib.moveSource(addr, { ...source, id: sourceId }, (prefix) => families.has(familyOf(prefix)), (p) => this.changed(p));
+    const timer = setTimeout(() => this.flushStale(addr, 'restart time expired'), gr.restartTime * 1000);
+    this.stale.set(addr, { sourceId, families, timer });
+    this.log.info('peer restarting: keeping its routes as stale', { peer: addr, routes: kept, restartTime: gr.restartTime, families: [...families] });
+  }
+
+  /** Drops a restarting peer's stale routes (one family, or all). */
+  private flushStale(addr: string, why: string, family?: string): void {
+    const st = this.stale.get(addr);
+    if (!st) return;
+    const n = this.rib.removeSource(st.sourceId, (p) => this.changed(p), family ? (prefix) => familyOf(prefix) === family : undefined);
+    if (family) st.families.delete(family);
+    else st.families.clear();
+    this.log.info('stale routes flushed', { peer: addr, why, routes: n, ...(family ? { family } : {}) });
+    if (st.families.size) return;
+    clearTimeout(st.timer);
+    this.rib.removeSource(st.sourceId, (p) => this.changed(p));
+    this.stale.delete(addr);
+  }
+
+  /** The restarting peer is back: families it did not keep forwarding for go now; the rest wait for End-of-RIB. */
+  private peerBack(peer: Peer): void {
+    const st = this.stale.get(peer.address);
+    if (!st) return;
+    clearTimeout(st.timer);
+    st.timer = undefined;
+    const n = peer.negotiated;
+    for (const f of [...st.families]) {
+      if (!n?.gracefulRestart?.forwarding.includes(f) || !sessionFamilies(n).includes(f)) this.flushStale(peer.address, 'forwarding state not kept', f);
+    }
+    const still = this.stale.get(peer.address);
+    if (!still) return;
+    // RFC 4724's stale-path timer: End-of-RIB must come within a bound.
+    const bound = Math.max(120, n?.gracefulRestart?.restartTime ?? 120) * 1000;
+    still.timer = setTimeout(() => this.flushStale(peer.address, 'no End-of-RIB in time'), bound);
   }
 
   /** Applies a new configuration, touching only peers whose settings changed. */
@@ -141,9 +246,33 @@ export class Speaker {
     }
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the speaker. With `graceful` (a restart), graceful-restart peers are left without a
+   * NOTIFICATION so they keep our routes, and our kernel routes stay for the next instance.
+   */
+  async stop(opts: { graceful?: boolean } = {}): Promise<void> {
     this.loopDelay.disable();
-    for (const p of [...this.peers.values()]) this.removePeer(p);
+    const keep = !!opts.graceful && this.cfg.peers.some((p) => p.gracefulRestart.enabled);
+    for (const p of [...this.peers.values()]) {
+      if (keep && p.cfg.gracefulRestart.enabled) {
+        p.stopForRestart();
+        this.peers.delete(p.address);
+      } else {
+        this.removePeer(p);
+      }
+    }
+    for (const st of this.stale.values()) clearTimeout(st.timer);
+    if (this.restarting) clearTimeout(this.restarting.timer);
+    if (keep) {
+      if (this.kernelTimer) clearInterval(this.kernelTimer);
+      this.kernelTimer = undefined;
+      await new Promise<void>((res) => (this.server ? this.server.close(() => res()) : res()));
+      this.server = undefined;
+      this.kernel = undefined;
+      await this.whenKernelIdle();
+      this.log.info('stopped for a graceful restart: kernel routes kept');
+      return;
+    }
     await new Promise<void>((res) => (this.server ? this.server.close(() => res()) : res()));
     this.server = undefined;
     if (this.kernelTimer) clearInterval(this.kernelTimer);
@@ -170,8 +299,13 @@ export class Speaker {
       });
       this.queueFlush();
       if (this.kernel) void this.resolveDevice(peer.address);
+      this.peerBack(peer);
+      if (this.restarting?.waiting.has(peer.address) && peer.negotiated) {
+        this.restarting.waiting.set(peer.address, new Set(peer.negotiated.gracefulRestart ? sessionFamilies(peer.negotiated) : []));
+        if (!peer.negotiated.gracefulRestart) this.endOfRibFrom(peer.address, '');
+      }
     },
-    onDown: (peer, reason, wasEstablished) => this.peerDown(peer, reason, wasEstablished),
+    onDown: (peer, reason, wasEstablished, negotiated) => this.peerDown(peer, reason, wasEstablished, negotiated),
     onUpdate: (peer, u) => this.ingest(peer, u),
     onRouteRefresh: (peer) => {
       const po = this.out.get(peer.address);
@@ -185,6 +319,7 @@ export class Speaker {
   private addPeer(pc: PeerConfig): void {
     const families = { ipv4: true, ipv6: true };
     const peer = new Peer(pc, { routerId: this.cfg.routerId, asNumber: this.cfg.asNumber }, families, this.hooks, this.log);
+    peer.restarting = !!this.restarting && pc.gracefulRestart.enabled;
     this.peers.set(pc.address, peer);
     peer.start();
   }
@@ -196,6 +331,14 @@ export class Speaker {
     this.dropSource(peer.address);
     this.out.delete(peer.address);
     this.sources.delete(peer.address);
+    this.devices.delete(peer.address);
+    const st = this.stale.get(peer.address);
+    if (st) {
+      clearTimeout(st.timer);
+      this.dropSource(st.sourceId);
+      this.stale.delete(peer.address);
+    }
+    this.restarting?.waiting.delete(peer.address);
   }
 
   /**
@@ -218,10 +361,14 @@ export class Speaker {
     }
   }
 
-  private peerDown(peer: Peer, _reason: DownReason, wasEstablished: boolean): void {
-    this.devices.delete(peer.address);
+  private peerDown(peer: Peer, reason: DownReason, wasEstablished: boolean, negotiated: Negotiated | undefined): void {
     this.out.delete(peer.address);
-    if (wasEstablished) this.dropSource(peer.address);
+    if (wasEstablished && gracefulDown(reason, negotiated)) {
+      this.keepStale(peer.address, negotiated!);
+    } else {
+      this.devices.delete(peer.address);
+      if (wasEstablished) this.dropSource(peer.address);
+    }
     this.sources.delete(peer.address);
   }
 
@@ -263,6 +410,15 @@ export class Speaker {
   private ingest(peer: Peer, u: UpdateMessage): void {
     const source = this.sources.get(peer.address);
     if (!source) return;
+    const eor = endOfRibFamily(u);
+    if (eor) return this.endOfRibFrom(peer.address, `${eor.afi}/${eor.safi}`);
+    const stale = this.stale.get(peer.address);
+    if (stale) {
+      // Whatever the restarted peer says about a prefix replaces its stale route.
+      for (const p of [...u.withdrawn, ...(u.attributes.mpUnreach?.withdrawn ?? []), ...u.nlri, ...(u.attributes.mpReach?.nlri ?? [])]) {
+        if (this.rib.withdraw(p.prefix, stale.sourceId, p.pathId ?? 0)) this.changed(p.prefix);
+      }
+    }
     const withdraw = (p: Prefix) => {
       if (this.rib.withdraw(p.prefix, source.id, p.pathId ?? 0)) this.changed(p.prefix);
     };
@@ -519,7 +675,7 @@ export class Speaker {
     for (const p of sel.multipath) {
       for (const via of p.nextHops) {
         // A link-local next hop is only meaningful with the interface of the session it came over.
-        const dev = rule?.device ?? (isLinkLocal(via) ? this.devices.get(p.source.id) : undefined);
+        const dev = rule?.device ?? (isLinkLocal(via) ? this.devices.get(p.source.address) : undefined);
         if (isLinkLocal(via) && !dev) continue;
         const key = `${via}%${dev ?? ''}`;
         if (seen.has(key)) continue;
@@ -533,7 +689,7 @@ export class Speaker {
   /** Applies the prefixes that changed since the last run (the route table diffs only those). */
   private async syncKernel(): Promise<void> {
     const kernel = this.kernel;
-    if (!kernel) return;
+    if (!kernel || this.restarting) return; // after our own restart: wait for the peers' tables
     if (this.kernelBusy) {
       this.queueKernel();
       return;

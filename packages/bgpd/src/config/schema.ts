@@ -28,6 +28,12 @@ export interface PeerConfig {
    * error resets the session with its NOTIFICATION).
    */
   errorHandling: 'revised' | 'strict';
+  /**
+   * Graceful restart (RFC 4724, with the N bit of RFC 8538): when enabled, a peer's routes are kept
+   * (stale) for its restart time while it restarts, and our own restarts keep the kernel routes
+   * and ask the peer to keep ours for `restartTime` seconds.
+   */
+  gracefulRestart: { enabled: boolean; restartTime: number };
 }
 
 export interface OriginateConfig {
@@ -109,6 +115,15 @@ function ip(v: unknown, path: string, v4only = false): string {
   return v;
 }
 
+function gracefulRestart(v: unknown, path: string): PeerConfig['gracefulRestart'] {
+  if (v === undefined) return { enabled: false, restartTime: 120 };
+  if (typeof v === 'boolean') return { enabled: v, restartTime: 120 };
+  if (!isObj(v)) throw new ConfigError(path, v, 'must be a mapping {enabled, restartTime} (or true/false)');
+  noUnknown(v, path, ['enabled', 'restartTime']);
+  // The capability carries the restart time in 12 bits.
+  return { enabled: bool(v['enabled'], `${path}.enabled`, true), restartTime: int(v['restartTime'], `${path}.restartTime`, 1, 4095, 120) };
+}
+
 function errorHandling(v: unknown, path: string): 'revised' | 'strict' {
   if (v === undefined) return 'revised';
   if (v !== 'revised' && v !== 'strict') throw new ConfigError(path, v, 'must be revised (RFC 7606) or strict (RFC 4271)');
@@ -152,7 +167,7 @@ function kernelRule(v: unknown, path: string): KernelRouteRule {
   return rule;
 }
 
-const PEER_FIELDS = ['address', 'asNumber', 'type', 'passive', 'port', 'holdTime', 'keepaliveTime', 'connectRetryTime', 'connectDelayTime', 'sourceAddress', 'localAsNumber', 'errorHandling'] as const;
+const PEER_FIELDS = ['address', 'asNumber', 'type', 'passive', 'port', 'holdTime', 'keepaliveTime', 'connectRetryTime', 'connectDelayTime', 'sourceAddress', 'localAsNumber', 'errorHandling', 'gracefulRestart'] as const;
 
 function peer(v: unknown, path: string, globalAs: number): PeerConfig {
   if (!isObj(v)) throw new ConfigError(path, v, 'must be a mapping');
@@ -173,6 +188,7 @@ function peer(v: unknown, path: string, globalAs: number): PeerConfig {
     connectRetryTime: int(v['connectRetryTime'], `${path}.connectRetryTime`, 1, 65535, 5),
     connectDelayTime: int(v['connectDelayTime'], `${path}.connectDelayTime`, 0, 65535, 0),
     errorHandling: errorHandling(v['errorHandling'], `${path}.errorHandling`),
+    gracefulRestart: gracefulRestart(v['gracefulRestart'], `${path}.gracefulRestart`),
     ...(v['sourceAddress'] !== undefined ? { sourceAddress: ip(v['sourceAddress'], `${path}.sourceAddress`) } : {}),
     ...(v['localAsNumber'] !== undefined ? { localAsNumber: int(v['localAsNumber'], `${path}.localAsNumber`, 1, 0xffffffff) } : { localAsNumber: globalAs }),
   };

@@ -187,10 +187,11 @@ export class LocRib {
   }
 
   /** Removes everything a source contributed (session down); `changed` is called per prefix whose selection changed. */
-  removeSource(sourceId: string, changed: (prefix: string) => void): number {
+  removeSource(sourceId: string, changed: (prefix: string) => void, only?: (prefix: string) => boolean): number {
     if (!this.perSource.has(sourceId)) return 0;
     let removed = 0;
     for (const [prefix, slot] of this.entries) {
+      if (only && !only(prefix)) continue;
       if (slot instanceof Path) {
         if (slot.source.id !== sourceId) continue;
         this.entries.delete(prefix);
@@ -210,8 +211,57 @@ export class LocRib {
         changed(prefix);
       }
     }
-    this.perSource.delete(sourceId);
+    if (!only) this.perSource.delete(sourceId);
     return removed;
+  }
+
+  /**
+   * Moves every path of `fromId` to `to` (graceful restart keeps a restarting peer's routes
+   * under a separate "stale" source), dropping those whose prefix `keep` rejects. The moved
+   * paths have the same attributes, so selections do not change; `changed` hears of prefixes
+   * that lost a path. Returns how many paths moved.
+   */
+  moveSource(fromId: string, to: PeerInfo, keep: (prefix: string) => boolean, changed: (prefix: string) => void): number {
+    if (!this.perSource.has(fromId)) return 0;
+    const moved = new Map<Path, Path>();
+    const renamed = (p: Path): Path => {
+      let n = moved.get(p);
+      if (!n) {
+        n = this.acquire(to, p.pathId, p.attrs.attrs, p.attrs.nextHops);
+        moved.set(p, n);
+      }
+      return n;
+    };
+    let count = 0;
+    for (const [prefix, slot] of this.entries) {
+      const paths = slot instanceof Path ? [slot] : slot.paths;
+      if (!paths.some((p) => p.source.id === fromId)) continue;
+      if (!keep(prefix)) {
+        for (const p of paths.filter((x) => x.source.id === fromId)) {
+          if (this.withdraw(prefix, fromId, p.pathId)) changed(prefix);
+        }
+        continue;
+      }
+      if (slot instanceof Path) {
+        const n = renamed(slot);
+        this.take(n);
+        this.entries.set(prefix, n);
+        this.drop(slot);
+      } else {
+        const before = { best: slot.best, multipath: slot.multipath };
+        slot.paths = slot.paths.map((p) => {
+          if (p.source.id !== fromId) return p;
+          const n = renamed(p);
+          this.take(n);
+          this.drop(p);
+          return n;
+        });
+        this.reselect(slot, before.best, before.multipath);
+      }
+      count++;
+    }
+    for (const n of moved.values()) this.release(n);
+    return count;
   }
 
   best(prefix: string): Path | undefined {

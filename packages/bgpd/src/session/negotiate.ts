@@ -13,6 +13,25 @@ export interface Negotiated {
   ipv4: boolean;
   ipv6: boolean;
   holdTime: number;
+  /** Both sides advertised graceful restart: the peer's side of it (undefined otherwise). */
+  gracefulRestart?: {
+    /** Seconds the peer asks us to keep its routes while it restarts. */
+    restartTime: number;
+    /** The peer has just restarted (R bit). */
+    restarting: boolean;
+    /** Both sides set the N bit: a NOTIFICATION (other than Hard Reset) also starts graceful restart. */
+    notification: boolean;
+    /** Families the peer keeps forwarding state for across its restart (F bit), e.g. "1/1". */
+    forwarding: string[];
+    /** Families the peer covers by graceful restart at all. */
+    families: string[];
+  };
+}
+
+export interface GracefulRestartOptions {
+  restartTime: number;
+  /** Set on the first sessions after our own restart (R bit), when forwarding state was kept. */
+  restarting: boolean;
 }
 
 export function peerAsOf(open: OpenMessage): number {
@@ -21,11 +40,16 @@ export function peerAsOf(open: OpenMessage): number {
 }
 
 /** Our capabilities for a session. */
-export function ourCapabilities(localAs: number, families: { ipv4: boolean; ipv6: boolean }): Capability[] {
+export function ourCapabilities(localAs: number, families: { ipv4: boolean; ipv6: boolean }, gr?: GracefulRestartOptions): Capability[] {
   const caps: Capability[] = [];
   if (families.ipv4) caps.push({ type: 'multiprotocol', afi: AFI.IPV4, safi: SAFI.UNICAST });
   if (families.ipv6) caps.push({ type: 'multiprotocol', afi: AFI.IPV6, safi: SAFI.UNICAST });
   caps.push({ type: 'route-refresh' }, { type: 'four-octet-as', asn: localAs }, { type: 'extended-message' });
+  if (gr) {
+    // Forwarding state is kept across our restarts (the kernel routes stay), so F is set.
+    const fams = [...(families.ipv4 ? [AFI.IPV4] : []), ...(families.ipv6 ? [AFI.IPV6] : [])].map((afi) => ({ afi, safi: SAFI.UNICAST, forwarding: true }));
+    caps.push({ type: 'graceful-restart', restarting: gr.restarting, notification: true, time: gr.restartTime, families: fams });
+  }
   return caps;
 }
 
@@ -62,5 +86,22 @@ export function negotiate(ours: Capability[], open: OpenMessage, expect: { peerA
     ipv4,
     ipv6,
     holdTime: open.holdTime,
+    ...gracefulRestartOf(ours, theirs),
+  };
+}
+
+function gracefulRestartOf(ours: Capability[], theirs: Capability[]): Pick<Negotiated, 'gracefulRestart'> {
+  const mine = ours.find((c): c is Extract<Capability, { type: 'graceful-restart' }> => c.type === 'graceful-restart');
+  const peer = theirs.find((c): c is Extract<Capability, { type: 'graceful-restart' }> => c.type === 'graceful-restart');
+  if (!mine || !peer) return {};
+  const key = (f: { afi: number; safi: number }) => `${f.afi}/${f.safi}`;
+  return {
+    gracefulRestart: {
+      restartTime: peer.time,
+      restarting: peer.restarting,
+      notification: mine.notification && peer.notification,
+      forwarding: peer.families.filter((f) => f.forwarding).map(key),
+      families: peer.families.map(key),
+    },
   };
 }

@@ -43,7 +43,8 @@ interface PendingConnection {
 
 export interface PeerHooks {
   onEstablished(peer: Peer): void;
-  onDown(peer: Peer, reason: DownReason, wasEstablished: boolean): void;
+  /** `negotiated` is what the session that ended had agreed (graceful restart needs it). */
+  onDown(peer: Peer, reason: DownReason, wasEstablished: boolean, negotiated: Negotiated | undefined): void;
   onUpdate(peer: Peer, update: UpdateMessage): void;
   onRouteRefresh(peer: Peer, afi: number, safi: number): void;
 }
@@ -148,10 +149,34 @@ export class Peer {
     return true;
   }
 
+  /**
+   * Set by the speaker while it comes back from its own restart with the kernel routes kept:
+   * OPENs then carry the graceful restart R bit.
+   */
+  restarting = false;
+
+  private capabilities() {
+    const gr = this.cfg.gracefulRestart.enabled ? { restartTime: this.cfg.gracefulRestart.restartTime, restarting: this.restarting } : undefined;
+    return ourCapabilities(this.cfg.localAsNumber ?? this.local.asNumber, this.families, gr);
+  }
+
+  /**
+   * Our own graceful restart: close the connection without a NOTIFICATION, so that the peer
+   * keeps our routes (RFC 4724) until we are back.
+   */
+  stopForRestart(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    const s = this.socket;
+    this.socket = undefined;
+    s?.destroy();
+    if (this.pending) this.dropPending(this.pending, 'restarting');
+  }
+
   private openMessage(): Uint8Array {
     return encodeOpen({
       myAs: twoOctetAs(this.cfg.localAsNumber ?? this.local.asNumber), holdTime: this.cfg.holdTime, bgpId: this.local.routerId,
-      capabilities: ourCapabilities(this.cfg.localAsNumber ?? this.local.asNumber, this.families),
+      capabilities: this.capabilities(),
     });
   }
 
@@ -203,7 +228,7 @@ export class Peer {
     let negotiated: Negotiated;
     try {
       open = decodeOpen(first!.bytes);
-      negotiated = negotiate(ourCapabilities(this.cfg.localAsNumber ?? this.local.asNumber, this.families), open, { peerAs: this.cfg.asNumber, localId: this.local.routerId });
+      negotiated = negotiate(this.capabilities(), open, { peerAs: this.cfg.asNumber, localId: this.local.routerId });
     } catch (e) {
       if (!(e instanceof WireError)) throw e;
       return this.dropPending(p, e.message, { code: e.code, subcode: e.subcode });
@@ -285,8 +310,9 @@ export class Peer {
       case 'down':
         this.lastError = describeDown(a.reason);
         this.log.info('session down', { peer: this.address, reason: this.lastError });
+        const negotiated = this.negotiated;
         this.negotiated = undefined;
-        this.hooks.onDown(this, a.reason, a.wasEstablished);
+        this.hooks.onDown(this, a.reason, a.wasEstablished, negotiated);
         return;
       default: {
         const never: never = a;
@@ -381,7 +407,7 @@ export class Peer {
     switch (type) {
       case MessageType.OPEN: {
         const open = decodeOpen(bytes);
-        const ours = ourCapabilities(this.cfg.localAsNumber ?? this.local.asNumber, this.families);
+        const ours = this.capabilities();
         this.negotiated = negotiate(ours, open, { peerAs: this.cfg.asNumber, localId: this.local.routerId });
         if (this.negotiated.extendedMessage) this.framer.maxLength = MAX_EXTENDED_LENGTH;
         this.dispatch({ type: 'open', holdTime: open.holdTime });

@@ -54,7 +54,11 @@ describe('bgpd: link-local IPv6 next hops (GoBGP, netns)', function () {
   });
 
   it('installs the route via the peer\'s link-local address on the session\'s interface, and removes it on withdraw', async () => {
-    await eventually(async () => ((await request(sock, { cmd: 'status' })) as PeerStatus[])[0]?.state === 'up', 30_000, `session up; bgpd: ${bgpd?.output()} gobgpd: ${gobgpd?.output()}`);
+    try {
+      await eventually(async () => ((await request(sock, { cmd: 'status' })) as PeerStatus[])[0]?.state === 'up', 30_000, 'session up');
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n--- bgpd:\n${bgpd?.output()}\n--- gobgpd:\n${gobgpd?.output()}\n--- status: ${JSON.stringify(await request(sock, { cmd: 'status' }).catch((x: Error) => x.message))}`);
+    }
     // (ip's JSON leaves an empty object for each address the scope filter drops)
     const ll = await eventually(() => (JSON.parse(g.run('ip', ['-6', '-j', 'addr', 'show', 'dev', 'll-g'])) as { addr_info: { local?: string }[] }[])[0]?.addr_info.find((a) => a.local?.startsWith('fe80:'))?.local, 10_000, 'link-local address on the peer side');
     expect(ll).to.match(/^fe80:/);
