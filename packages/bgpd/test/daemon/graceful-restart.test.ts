@@ -142,3 +142,56 @@ originate:
     expect(bgpd!.output()).to.include('graceful restart complete');
   });
 });
+
+describe('bgpd: graceful restart between two bgpd daemons (netns)', function () {
+  this.timeout(90_000);
+  let a: Netns, b: Netns, dir: string, da: Daemon | undefined, db: Daemon | undefined;
+  const on = (ns: Netns) => new Set((JSON.parse(ns.run('ip', ['-j', 'route', 'show', 'proto', '201'])) as { dst: string }[]).map((r) => r.dst));
+  const configB = (prefixes: string[]) => `routerId: 10.205.0.2\nasNumber: 65002\nlisten: { address: 10.205.0.2, port: 179 }\npeers:\n` +
+    `  - { address: 10.205.0.1, asNumber: 65001, holdTime: 9, connectRetryTime: 1, gracefulRestart: { enabled: true, restartTime: 30 } }\n` +
+    `originate:\n${prefixes.map((p) => `  - { prefix: ${p}, blackhole: true }`).join('\n')}\n`;
+  const startB = () => startInNetns(b, [process.execPath, BGPD, '--config', join(dir, 'b.yaml'), '--socket', join(dir, 'b.ctl')]);
+  const upOnA = async () => ((await request(join(dir, 'a.ctl'), { cmd: 'status' })) as PeerStatus[])[0]?.state === 'up';
+
+  before(async () => {
+    dir = tmpDir('tabby-gr2-');
+    a = createNetns('gra');
+    b = createNetns('grb2');
+    vethPair(a, 'g2-a', b, 'g2-b');
+    a.run('ip', ['addr', 'add', '10.205.0.1/24', 'dev', 'g2-a']);
+    b.run('ip', ['addr', 'add', '10.205.0.2/24', 'dev', 'g2-b']);
+    writeFileSync(join(dir, 'a.yaml'), `routerId: 10.205.0.1\nasNumber: 65001\nlisten: { address: 10.205.0.1, port: 179 }\npeers:\n  - { address: 10.205.0.2, asNumber: 65002, holdTime: 9, connectRetryTime: 1, gracefulRestart: { enabled: true, restartTime: 30 } }\n`);
+    writeFileSync(join(dir, 'b.yaml'), configB(['10.93.1.0/26', '10.93.2.0/26']));
+    da = startInNetns(a, [process.execPath, BGPD, '--config', join(dir, 'a.yaml'), '--socket', join(dir, 'a.ctl'), '--log-level', 'info']);
+    db = startB();
+    await eventually(() => on(a).has('10.93.1.0/26') && on(a).has('10.93.2.0/26'), 30_000, "B's blocks on A");
+  });
+
+  after(async () => {
+    await da?.stop();
+    await db?.stop();
+    a?.delete();
+    b?.delete();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a restarting bgpd that kept forwarding state: its routes stay through the restart and what it no longer originates goes at End-of-RIB', async () => {
+    const samples: Set<string>[] = [];
+    const timer = setInterval(() => samples.push(on(a)), 100);
+    try {
+      await db!.stop(); // graceful: no NOTIFICATION, kernel routes kept
+      expect(on(b).has('10.93.2.0/26'), "B's blackholes stay in B's kernel").to.equal(true);
+      await eventually(async () => !(await upOnA()), 10_000, 'A sees the session down');
+      writeFileSync(join(dir, 'b.yaml'), configB(['10.93.1.0/26']));
+      db = startB();
+      await eventually(async () => await upOnA(), 30_000, 'session back');
+      await eventually(() => !on(a).has('10.93.2.0/26'), 15_000, 'the block B dropped is withdrawn at its End-of-RIB');
+    } finally {
+      clearInterval(timer);
+    }
+    expect(samples.length).to.be.greaterThan(3);
+    expect(samples.filter((s) => !s.has('10.93.1.0/26')), 'the block B still originates never left A').to.deep.equal([]);
+    expect(da!.output()).to.match(/stale routes flushed.*End-of-RIB/);
+    await eventually(() => !on(b).has('10.93.2.0/26') && on(b).has('10.93.1.0/26'), 15_000, "B's kernel synced after its restart");
+  });
+});
