@@ -12,7 +12,7 @@
 //      Baseline: BIRD 2 to BIRD 2 with the ToR's timers, from starting a BIRD that originates a
 //      /26 until a running BIRD peer has it in its kernel table.
 //
-//   node bench/dist/lab-convergence.js [--nodes 3,10] [--reps 5] [--no-record]
+//   node bench/dist/lab-convergence.js [--nodes 3,10] [--reps 5] [--no-record] [--baseline-only]
 // Every lab gets its own TABBY_LAB_DIR and TABBY_LAB_PREFIX and is removed (`lab down`) at the end.
 
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -71,10 +71,11 @@ async function recover(l: Lab, n: number, budgetMs: number): Promise<string> {
   const secs = ((Date.now() - t0) / 1000).toFixed(0);
   const notReady = Array.from({ length: n }, (_, k) => k + 1).filter((k) => !ready.has(k));
   const crashed = Array.from({ length: n }, (_, k) => k + 1).filter((k) => {
-    try { return /Command failed: .*confd\.js --once/.test(readFileSync(join(l.dir, `node-${k}`, 'agent.log'), 'utf8')); } catch { return false; }
+    // An uncaught error ends with Node's version line in the agent's log.
+    try { return /^Node\.js v/m.test(readFileSync(join(l.dir, `node-${k}`, 'agent.log'), 'utf8')); } catch { return false; }
   });
   let note = `after lab up gave up: ${ready.size}/${n} agents ready ${secs} s later`;
-  if (crashed.length) note += `; tabby-node exited at start-up on ${crashed.map((k) => `node-${k}`).join(',')} (confd --once could not reach etcd within 5 s)`;
+  if (crashed.length) note += `; tabby-node exited at start-up on ${crashed.map((k) => `node-${k}`).join(',')} (uncaught error; seen: etcd gave no answer within 5 s during registration or confd --once)`;
   if (restarted.length) note += `; restarted ${restarted.join(',')}`;
   if (notReady.length) note += `; not ready: ${notReady.map((k) => `node-${k}: ${last[k] ?? '?'}`).join('; ').slice(0, 300)}`;
   last = {};
@@ -344,6 +345,7 @@ async function birdToBird(reps: number): Promise<number[]> {
             await sleep(50);
           }
           if (ok) out.push(Date.now() - t0);
+          else say(`  BIRD baseline rep ${k} did not converge in 60 s: ${birdA.birdc('show', 'protocols').replace(/\s+/g, ' ')} | ${a.tryRun('ip', ['route', 'get', `10.252.${k}.1`]).stdout.trim()} | B: ${birdB.output().slice(-300)}`);
         } finally {
           await birdB.stop();
         }
@@ -427,6 +429,7 @@ async function main(): Promise<void> {
 
   const bird = await birdToBird(3);
   say(`baseline BIRD 2 -> BIRD 2: ${bird.map((x) => fmt(x)).join(', ')} s`);
+  if (args.includes('--baseline-only')) return;
   const results: NResult[] = [];
   for (const n of ns) results.push(await runN(n, reps));
   if (!record) return;
