@@ -252,9 +252,11 @@ export class RouteDataplane {
     if (!this.#sysctlCache) this.#sysctlCache = new Map();
     const cache = this.#sysctlCache;
     const unknown = present.filter((s) => !cache.has(s.path));
-    if (unknown.length) {
+    // Six sysctls per interface: with thousands of endpoints one command line would pass the
+    // kernel's argv limit (E2BIG), so reads and writes go in chunks.
+    for (const part of argvChunks(unknown.map((s) => `/proc/sys/${s.path}`))) {
       // `grep -H '' files` prints "file:value" for each readable file; missing ones only warn.
-      const r = await this.#run('grep', ['-H', '', ...unknown.map((s) => `/proc/sys/${s.path}`)]);
+      const r = await this.#run('grep', ['-H', '', ...part]);
       for (const line of r.stdout.split('\n')) {
         const i = line.lastIndexOf(':');
         if (i > 0) cache.set(line.slice('/proc/sys/'.length, i), line.slice(i + 1).trim());
@@ -262,7 +264,11 @@ export class RouteDataplane {
     }
     const writes = present.filter((s) => cache.get(s.path) !== s.value);
     if (!writes.length) return;
-    const r = await this.#run('sysctl', ['-q', '-w', ...writes.map((s) => `${s.path}=${s.value}`)]);
+    const r = { code: 0, stderr: '' };
+    for (const part of argvChunks(writes.map((s) => `${s.path}=${s.value}`))) {
+      const p = await this.#run('sysctl', ['-q', '-w', ...part]);
+      if (p.code !== 0) { r.code = p.code; r.stderr += p.stderr; }
+    }
     for (const s of writes) cache.set(s.path, s.value);
     res.sysctlsWritten += writes.length;
     if (r.code !== 0) {
@@ -278,6 +284,20 @@ export class RouteDataplane {
     this.queueResync();
     await this.apply();
   }
+}
+
+/** Splits arguments into groups of at most ~256 KB of command line (ARG_MAX is usually 2 MB). */
+function argvChunks(args: readonly string[], maxBytes = 256 * 1024): string[][] {
+  const out: string[][] = [];
+  let cur: string[] = [];
+  let size = 0;
+  for (const a of args) {
+    if (cur.length && size + a.length + 1 > maxBytes) { out.push(cur); cur = []; size = 0; }
+    cur.push(a);
+    size += a.length + 1;
+  }
+  if (cur.length) out.push(cur);
+  return out;
 }
 
 export type { Route };
