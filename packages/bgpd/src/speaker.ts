@@ -293,6 +293,7 @@ export class Speaker {
     onEstablished: (peer) => {
       this.sources.set(peer.address, {
         id: peer.address, address: peer.address, routerId: peer.negotiated?.peerId ?? peer.address, ebgp: !peer.ibgp, local: false,
+        rrClient: peer.ibgp && peer.cfg.routeReflectorClient,
       });
       this.out.set(peer.address, {
         advertised: new PrefixMap(), exports: new Map(), cache4: new WeakMap(), cache6: new WeakMap(), full: this.rib.selections(), eorPending: true,
@@ -426,8 +427,11 @@ export class Speaker {
     u.attributes.mpUnreach?.withdrawn.forEach(withdraw);
     const { mpReach, mpUnreach: _u, nextHop, ...base } = u.attributes;
     if (!u.nlri.length && !mpReach?.nlri.length) return;
-    // eBGP AS loop: a path that already contains our AS is not usable (treated as withdrawn).
-    if (source.ebgp && (base.asPath ?? []).some((s) => s.asns.includes(this.cfg.asNumber))) {
+    // eBGP AS loop: a path that already contains our AS is not usable (treated as withdrawn);
+    // iBGP reflection loops (RFC 4456 §8): our own ORIGINATOR_ID or CLUSTER_ID coming back.
+    const asLoop = source.ebgp && (base.asPath ?? []).some((s) => s.asns.includes(this.cfg.asNumber));
+    const rrLoop = !source.ebgp && (base.originatorId === this.cfg.routerId || !!base.clusterList?.includes(this.clusterId));
+    if (asLoop || rrLoop) {
       u.nlri.forEach(withdraw);
       mpReach?.nlri.forEach(withdraw);
       return;
@@ -542,10 +546,25 @@ export class Speaker {
     }
   }
 
+  private get clusterId(): string {
+    return this.cfg.clusterId ?? this.cfg.routerId;
+  }
+
+  /** We reflect routes when a cluster ID is configured or any peer is our client. */
+  private get reflector(): boolean {
+    return this.cfg.clusterId !== undefined || this.cfg.peers.some((p) => p.routeReflectorClient);
+  }
+
   /** What `peer` should be told about `best` (undefined = nothing / withdraw). */
   private exportAttrs(peer: Peer, best: Path, v6: boolean): PathAttributes | undefined {
-    if (best.source.id === peer.address) return undefined;
-    if (!best.source.local && !best.source.ebgp && peer.ibgp) return undefined; // iBGP split horizon
+    if (best.source.address === peer.address) return undefined;
+    // iBGP-learned routes go to iBGP peers only by reflection (RFC 4456 §6): client routes to
+    // everyone, non-client routes to clients; otherwise iBGP split horizon.
+    let reflect = false;
+    if (!best.source.local && !best.source.ebgp && peer.ibgp) {
+      if (!this.reflector || !(best.source.rrClient || peer.cfg.routeReflectorClient)) return undefined;
+      reflect = true;
+    }
     if (peer.negotiated && !(v6 ? peer.negotiated.ipv6 : peer.negotiated.ipv4)) return undefined;
     const a = best.attrs.attrs;
     const localAs = peer.cfg.localAsNumber ?? this.cfg.asNumber;
@@ -558,6 +577,10 @@ export class Speaker {
       out.localPref = best.localPref;
       if (a.med !== undefined) out.med = a.med;
       out.nextHop = best.source.local ? self : best.nextHops[0] ?? self;
+      if (reflect) {
+        out.originatorId = a.originatorId ?? best.source.routerId;
+        out.clusterList = [this.clusterId, ...(a.clusterList ?? [])];
+      }
     } else {
       out.asPath = [{ type: 2, asns: [localAs] }, ...(a.asPath ?? [])];
       out.nextHop = self;

@@ -34,6 +34,8 @@ export interface PeerConfig {
    * and ask the peer to keep ours for `restartTime` seconds.
    */
   gracefulRestart: { enabled: boolean; restartTime: number };
+  /** This iBGP peer is a route reflector client of ours (RFC 4456). */
+  routeReflectorClient: boolean;
 }
 
 export interface OriginateConfig {
@@ -68,6 +70,8 @@ export interface KernelConfig {
 export interface BgpdConfig {
   routerId: string;
   asNumber: number;
+  /** Route reflector cluster ID (RFC 4456), written like an IPv4 address; default: the router ID. */
+  clusterId?: string;
   listen: { address: string; port: number } | null;
   peers: PeerConfig[];
   originate: OriginateConfig[];
@@ -167,7 +171,7 @@ function kernelRule(v: unknown, path: string): KernelRouteRule {
   return rule;
 }
 
-const PEER_FIELDS = ['address', 'asNumber', 'type', 'passive', 'port', 'holdTime', 'keepaliveTime', 'connectRetryTime', 'connectDelayTime', 'sourceAddress', 'localAsNumber', 'errorHandling', 'gracefulRestart'] as const;
+const PEER_FIELDS = ['address', 'asNumber', 'type', 'passive', 'port', 'holdTime', 'keepaliveTime', 'connectRetryTime', 'connectDelayTime', 'sourceAddress', 'localAsNumber', 'errorHandling', 'gracefulRestart', 'routeReflectorClient'] as const;
 
 function peer(v: unknown, path: string, globalAs: number): PeerConfig {
   if (!isObj(v)) throw new ConfigError(path, v, 'must be a mapping');
@@ -189,6 +193,7 @@ function peer(v: unknown, path: string, globalAs: number): PeerConfig {
     connectDelayTime: int(v['connectDelayTime'], `${path}.connectDelayTime`, 0, 65535, 0),
     errorHandling: errorHandling(v['errorHandling'], `${path}.errorHandling`),
     gracefulRestart: gracefulRestart(v['gracefulRestart'], `${path}.gracefulRestart`),
+    routeReflectorClient: bool(v['routeReflectorClient'], `${path}.routeReflectorClient`, false),
     ...(v['sourceAddress'] !== undefined ? { sourceAddress: ip(v['sourceAddress'], `${path}.sourceAddress`) } : {}),
     ...(v['localAsNumber'] !== undefined ? { localAsNumber: int(v['localAsNumber'], `${path}.localAsNumber`, 1, 0xffffffff) } : { localAsNumber: globalAs }),
   };
@@ -198,7 +203,7 @@ function peer(v: unknown, path: string, globalAs: number): PeerConfig {
 export function parseConfig(doc: unknown, file?: string): BgpdConfig {
   try {
     if (!isObj(doc)) throw new ConfigError('(top level)', doc, 'must be a mapping');
-    noUnknown(doc, '', ['routerId', 'asNumber', 'listen', 'peers', 'originate', 'kernel']);
+    noUnknown(doc, '', ['routerId', 'asNumber', 'clusterId', 'listen', 'peers', 'originate', 'kernel']);
     const asNumber = int(doc['asNumber'], 'asNumber', 1, 0xffffffff);
     let listen: BgpdConfig['listen'] = { address: '0.0.0.0', port: 179 };
     if (doc['listen'] === null || doc['listen'] === false) listen = null;
@@ -242,6 +247,7 @@ export function parseConfig(doc: unknown, file?: string): BgpdConfig {
     return {
       routerId: ip(doc['routerId'], 'routerId', true),
       asNumber,
+      ...(doc['clusterId'] !== undefined ? { clusterId: ip(doc['clusterId'], 'clusterId', true) } : {}),
       listen,
       peers,
       originate,

@@ -19,6 +19,8 @@ export interface PeerInfo {
   routerId: string;
   ebgp: boolean;
   local: boolean;
+  /** An iBGP peer that is our route reflector client (RFC 4456). */
+  rrClient?: boolean;
 }
 
 export const DEFAULT_LOCAL_PREF = 100;
