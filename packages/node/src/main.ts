@@ -81,6 +81,21 @@ async function probeFlag(flag: string): Promise<number> {
   return r.ok ? 0 : 1;
 }
 
+/**
+ * Start-up steps are retried with backoff rather than ending the agent: a slow or briefly
+ * unreachable etcd (many nodes starting at once) must not leave a node half set up.
+ */
+async function retrying<T>(log: Logger, what: string, fn: () => Promise<T>): Promise<T> {
+  for (let delay = 1000; ; delay = Math.min(delay * 2, 30_000)) {
+    try {
+      return await fn();
+    } catch (e) {
+      log.warn(`${what} failed; retrying`, { error: (e as Error).message, inMs: delay });
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
 async function connectDatastore(log: Logger): Promise<Datastore> {
   for (let delay = 1000; ; delay = Math.min(delay * 2, 30_000)) {
     try {
@@ -177,11 +192,11 @@ async function agent(): Promise<number> {
   log.info('starting', { node: cfg.nodename, backend: cfg.backend, stateDir: cfg.stateDir });
 
   const ds = await connectDatastore(log);
-  const addrs = await addresses(cfg);
-  await registerNode(ds, cfg, addrs, log);
-  await ensureClusterInformation(ds, cfg.backend);
-  await ensureDefaultPools(ds, cfg, log);
-  await ensureTunnelAddresses(ds, new BlockAffinityIpam(ds), cfg, log);
+  const addrs = await retrying(log, 'detecting the node address', () => addresses(cfg));
+  await retrying(log, 'registering the node', () => registerNode(ds, cfg, addrs, log));
+  await retrying(log, 'ClusterInformation', () => ensureClusterInformation(ds, cfg.backend));
+  await retrying(log, 'default pools', () => ensureDefaultPools(ds, cfg, log));
+  await retrying(log, 'tunnel addresses', () => ensureTunnelAddresses(ds, new BlockAffinityIpam(ds), cfg, log));
   await ds.close();
 
   await stopLeftovers(cfg, log);
@@ -191,7 +206,7 @@ async function agent(): Promise<number> {
   if (cfg.runFelix) sup.add({ name: 'felix', argv: [process.execPath, BINS.felix()], env, onStart: recordPid('felix') });
   if (cfg.backend === 'bird') {
     // bgpd needs its config before it starts: confd renders it once, then keeps it current.
-    await execFileP(process.execPath, [BINS.confd(), '--once', '--config-out', paths.bgpdConfig], { env });
+    await retrying(log, 'rendering the first bgpd config (confd --once)', () => execFileP(process.execPath, [BINS.confd(), '--once', '--config-out', paths.bgpdConfig], { env }));
     sup.add({
       name: 'bgpd',
       argv: [process.execPath, BINS.bgpd(), '--config', paths.bgpdConfig, '--socket', paths.bgpdSocket],
