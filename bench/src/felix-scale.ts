@@ -130,6 +130,7 @@ function timedExec(log: { cmd: string; ms: number; mutating: boolean }[]): Exec 
     const r = await realExec(cmd, args, { ...opts, timeoutMs: opts?.timeoutMs ?? 600_000 });
     const mutating = /restore$/.test(cmd) || (cmd === 'ipset' && args[0] === 'restore') || (cmd === 'ip' && args.includes('-batch')) || (cmd === 'sysctl' && args.includes('-w'));
     log.push({ cmd: cmd === 'ipset' ? `ipset ${args[0]}` : cmd, ms: performance.now() - t, mutating });
+    if (r.code !== 0 && !(cmd === 'sysctl')) progress(`${cmd} ${args.slice(0, 3).join(' ')} exit ${r.code}: ${r.stderr.slice(0, 300)}`);
     return r;
   };
 }
@@ -157,10 +158,13 @@ async function runFelix(ns: Netns, c: Cluster): Promise<FelixRun> {
   const routes = new RouteDataplane({ netns: ns.name, exec });
   routes.setTargets(targets);
   const t1 = performance.now();
+  progress(`felix: calculation done in ${((t1 - t0) / 1000).toFixed(1)} s`);
   await dp.apply();
   const t2 = performance.now();
+  progress(`felix: ipsets + filter table applied in ${((t2 - t1) / 1000).toFixed(1)} s`);
   const rr = await routes.apply();
   const t3 = performance.now();
+  progress(`felix: routes applied in ${((t3 - t2) / 1000).toFixed(1)} s; slowest command ${JSON.stringify([...log].sort((x, y) => y.ms - x.ms)[0])}`);
   if (rr.failures.length) throw new Error(`route dataplane failures: ${rr.failures.slice(0, 3).join('; ')}`);
   const toolMs = log.reduce((s, e) => s + e.ms, 0);
   const chains = [...dp.calc.chains.values()];
@@ -228,6 +232,7 @@ async function runFloor(ns: Netns, backend: IptablesBackend, c: Cluster): Promis
     chunks[chunks.length - 1]!.push(a);
     size += a.length + 1;
   }
+  progress('floor: running raw tools');
   const t0 = performance.now();
   const ipsetMs = await timeRaw(ns, 'ipset', ['restore'], ipsetText);
   const iptablesMs = await timeRaw(ns, iptablesCommands(backend).restore, ['--noflush'], restore);
@@ -252,6 +257,9 @@ async function kernelState(ns: Netns, backend: IptablesBackend): Promise<{ route
   };
 }
 
+const started = performance.now();
+const progress = (msg: string) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${msg}\n`);
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
@@ -268,8 +276,10 @@ async function main(): Promise<void> {
     const a = createNetns('fscale-felix');
     const b = createNetns('fscale-floor');
     try {
+      progress(`creating ${2 * n} cali* veth ends`);
       makeInterfaces(a, c.weps);
       makeInterfaces(b, c.weps);
+      progress('interfaces ready');
       // Alternate the order so neither side always runs on a warmer machine.
       let f: FelixRun;
       let fl: FloorRun;
