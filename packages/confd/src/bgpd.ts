@@ -8,7 +8,7 @@ import { planBgp, type BgpPlan, type ConfdInput } from './plan.js';
 /** The file's content as bgpd's parseConfig() accepts it; optional fields only when set. */
 export type BgpdConfigDoc = Omit<BgpdConfig, 'peers' | 'listen' | 'kernel'> & {
   listen?: { address?: string; port?: number };
-  peers: (Pick<PeerConfig, 'address' | 'asNumber' | 'type' | 'passive'> & Partial<Pick<PeerConfig, 'port' | 'holdTime' | 'keepaliveTime' | 'sourceAddress' | 'localAsNumber'>>)[];
+  peers: (Pick<PeerConfig, 'address' | 'asNumber' | 'type' | 'passive'> & Partial<Pick<PeerConfig, 'port' | 'holdTime' | 'keepaliveTime' | 'sourceAddress' | 'localAsNumber' | 'gracefulRestart' | 'routeReflectorClient'>>)[];
   originate: OriginateConfig[];
   kernel: { enabled: boolean; routes: (Omit<KernelRouteRule, 'onlink'> & { onlink?: boolean })[] };
 };
@@ -20,11 +20,9 @@ export function bgpdConfigFromPlan(plan: BgpPlan): { config: BgpdConfigDoc; warn
   const warnings = [...plan.warnings];
   const peers: BgpdConfigDoc['peers'] = plan.peers.map((p) => {
     const dropped: string[] = [];
-    if (p.restartTime !== undefined) dropped.push('graceful restart time');
     if (p.nextHop) dropped.push(`next hop ${p.nextHop}`);
     if (p.allowLocalAs) dropped.push('numAllowedLocalASNumbers');
     if (p.ttlSecurityHops) dropped.push('ttlSecurity');
-    if (p.rrClusterId) dropped.push(`route reflection (rr client, cluster ${p.rrClusterId})`);
     if (dropped.length) warnings.push(`peer ${p.name}: bgpd does not support ${dropped.join(', ')} yet; rendered without`);
     return {
       address: p.address,
@@ -35,8 +33,13 @@ export function bgpdConfigFromPlan(plan: BgpPlan): { config: BgpdConfigDoc; warn
       ...(p.keepaliveTime !== undefined ? { holdTime: Math.min(65535, Math.max(DEFAULT_HOLD, 3 * p.keepaliveTime)), keepaliveTime: p.keepaliveTime } : {}),
       ...(p.sourceAddress ? { sourceAddress: p.sourceAddress } : {}),
       ...(p.localAsNumber !== undefined ? { localAsNumber: p.localAsNumber } : {}),
+      // maxRestartTime (BIRD's "graceful restart time") turns graceful restart on for the session.
+      ...(p.restartTime !== undefined ? { gracefulRestart: { enabled: true, restartTime: Math.min(4095, Math.max(1, p.restartTime)) } } : {}),
+      ...(p.rrClusterId ? { routeReflectorClient: true } : {}),
     };
   });
+  // A route reflector node: its clients carry the cluster ID (Calico's "rr cluster id").
+  const clusterId = plan.peers.find((p) => p.rrClusterId)?.rrClusterId;
   const routes: BgpdConfigDoc['kernel']['routes'] = [];
   for (const pool of plan.pools) {
     if (pool.encap === 'vxlan') routes.push({ prefix: pool.cidr, install: false });
@@ -50,6 +53,7 @@ export function bgpdConfigFromPlan(plan: BgpPlan): { config: BgpdConfigDoc; warn
   const config: BgpdConfigDoc = {
     routerId: plan.routerId,
     asNumber: plan.asNumber,
+    ...(clusterId ? { clusterId } : {}),
     ...(plan.listen ? { listen: plan.listen } : {}),
     peers,
     originate: plan.originate.map((o) => ({ prefix: o.prefix, blackhole: o.blackhole })),

@@ -124,7 +124,7 @@ describe('confd renderer (bgpd target)', () => {
       expect(plan.warnings).to.deep.equal([]);
     });
 
-    it('maps keepalive, local AS and source address; warns about what bgpd cannot do yet', () => {
+    it('maps keepalive, local AS, source address and graceful restart time; warns about what bgpd cannot do yet', () => {
       const bgpPeers = [peer('tor', {
         peerIP: '10.0.0.254', asNumber: 65000, localASNumber: 65100, keepaliveTime: '40s', maxRestartTime: '2m',
         numAllowedLocalASNumbers: 2, keepOriginalNextHop: true, password: { secretKeyRef: { name: 's', key: 'k' } },
@@ -132,8 +132,12 @@ describe('confd renderer (bgpd target)', () => {
       const plan = planBgp(input('a', { nodes: three.slice(0, 1), bgpPeers }));
       expect(plan.peers[0]).to.include({ keepaliveTime: 40, restartTime: 120, allowLocalAs: 2, nextHop: 'keep', localAsNumber: 65100 });
       const { config, warnings } = bgpdConfigFromPlan(plan);
-      expect(config.peers).to.deep.equal([{ address: '10.0.0.254', asNumber: 65000, type: 'global', passive: false, holdTime: 120, keepaliveTime: 40, sourceAddress: '10.0.0.1', localAsNumber: 65100 }]);
-      expect(warnings.join('\n')).to.match(/passwords are not supported/).and.match(/graceful restart time, next hop keep, numAllowedLocalASNumbers/);
+      expect(config.peers).to.deep.equal([{
+        address: '10.0.0.254', asNumber: 65000, type: 'global', passive: false, holdTime: 120, keepaliveTime: 40, sourceAddress: '10.0.0.1', localAsNumber: 65100,
+        gracefulRestart: { enabled: true, restartTime: 120 },
+      }]);
+      expect(warnings.join('\n')).to.match(/passwords are not supported/).and.match(/next hop keep, numAllowedLocalASNumbers/);
+      expect(warnings.join('\n')).to.not.match(/graceful restart/);
       parseConfig(parse(bgpdYaml(config, 'a')));
     });
 
@@ -157,15 +161,19 @@ describe('confd renderer (bgpd target)', () => {
       expect(a.peers.map((p) => [p.address, p.type, p.passive])).to.deep.equal([['10.0.0.2', 'mesh', true], ['10.0.0.10', 'global', true]]);
     });
 
-    it('the reflector peers with every client (reverse peering); rr client is only in the plan (bgpd lacks it)', () => {
+    it('the reflector peers with every client (reverse peering) as its route reflector clients, with the cluster ID', () => {
       const plan = planBgp(input('rr1', { nodes, bgpPeers }));
       expect(plan.peers.map((p) => [p.address, p.kind, p.rrClusterId, p.passive])).to.deep.equal([
         // String order: 10.0.0.1 < 10.0.0.10 < 10.0.0.2.
         ['10.0.0.1', 'global', '224.0.0.1', false], ['10.0.0.2', 'global', '224.0.0.1', true],
       ]);
       const { config, warnings } = bgpdConfigFromPlan(plan);
-      expect(config.peers).to.have.length(2);
-      expect(warnings.filter((w) => /route reflection/.test(w))).to.have.length(2);
+      expect(config.peers.map((p) => [p.address, p.routeReflectorClient])).to.deep.equal([['10.0.0.1', true], ['10.0.0.2', true]]);
+      expect(config.clusterId).to.equal('224.0.0.1');
+      expect(warnings.filter((w) => /route reflection/.test(w))).to.deep.equal([]);
+      const parsed = parseConfig(parse(bgpdYaml(config, 'rr1')));
+      expect(parsed.clusterId).to.equal('224.0.0.1');
+      expect(parsed.peers.every((p) => p.routeReflectorClient)).to.equal(true);
     });
 
     it('reflectors of the same cluster peer as plain iBGP', () => {
