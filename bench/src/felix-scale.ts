@@ -8,10 +8,10 @@
 // kns.<ns> with Allow-all rules and pcns.* labelsToApply, 50 + 30 NetworkPolicies and 20
 // GlobalNetworkPolicies with selectors, port lists/ranges, nets and namespaceSelectors.
 //
-// Interfaces: each endpoint's cali* interface is a *dummy* link (created up front with one
-// `ip -batch`, not timed). Creating N veth pairs with N pod namespaces would mostly measure
-// the kernel's namespace creation; routes, static ARP entries and sysctls behave the same on a
-// dummy link as on the host end of a veth.
+// Interfaces: each endpoint's cali* interface is one end of a veth pair whose other end stays in
+// the same namespace (created up front with one `ip -batch`, not timed; this machine has no
+// dummy module). Putting the other ends in N pod namespaces would mostly measure the kernel's
+// namespace creation; routes, static ARP entries and sysctls behave the same either way.
 //
 // felix: the real PolicyCalculator (fed every resource), PolicyDataplane (ipsets then filter
 // table) and RouteDataplane (ARP, routes, sysctls) with calculateRoutes, driven directly (no
@@ -240,7 +240,7 @@ async function runFloor(ns: Netns, backend: IptablesBackend, c: Cluster): Promis
   let sysctlMs = 0;
   for (const ch of chunks) {
     const t = performance.now();
-    await realExec('sysctl', ['-q', '-w', ...ch], { netns: ns.name }); // accept_ra on a dummy may warn, as for felix
+    await realExec('sysctl', ['-q', '-w', ...ch], { netns: ns.name }); // accept_ra may warn, as for felix
     sysctlMs += performance.now() - t;
   }
   return { ipsetMs, iptablesMs, ipMs, sysctlMs, totalMs: performance.now() - t0 };
@@ -309,7 +309,7 @@ async function main(): Promise<void> {
     '',
     `## felix at scale, ${new Date().toISOString().slice(0, 10)} (${process.version}, ${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()} cores, iptables-${first.backend}, ${runs} run${runs > 1 ? 's, medians' : ''})`,
     '',
-    `${n} local WorkloadEndpoints in ${NAMESPACES} namespaces (cali* dummy links), ${c.profiles.length} profiles, ${c.policies.length} policies`,
+    `${n} local WorkloadEndpoints in ${NAMESPACES} namespaces (cali* veth ends), ${c.profiles.length} profiles, ${c.policies.length} policies`,
     `(${c.policies.filter((p) => p.kind === 'NetworkPolicy').length} NetworkPolicies, ${c.policies.filter((p) => p.kind === 'GlobalNetworkPolicy').length} GlobalNetworkPolicies). Desired state: ${first.chains} chains / ${first.rules} rules,`,
     `${first.sets} ipsets / ${first.members} members, ${first.targets.routes.length} routes, ${first.targets.neighbours.length} ARP entries, ${first.targets.sysctls.length} sysctls.`,
     `Kernel afterwards (routes, ARP, cali rules, set members): felix ${states[0]}, floor ${states[1]}.`,
