@@ -161,7 +161,15 @@ export function step(cfg: FsmConfig, s: FsmState, ev: FsmEvent): StepResult {
     case 'Idle':
       if (ev.type === 'start') return begin(cfg, { ...s, idleHold: cfg.idleHoldInitial });
       if (ev.type === 'timer' && ev.timer === 'idleHold' && s.autoStart) return begin(cfg, s);
-      // An incoming connection while idle is refused (RFC 4271: Idle ignores everything else).
+      // While waiting out the idle-hold backoff after an error, the peer's own connection is
+      // taken (as BIRD does): both sides backing off in turn could otherwise keep missing each
+      // other. A stopped peer still refuses (RFC 4271: Idle ignores everything else).
+      if (ev.type === 'tcp-accepted' && s.autoStart) {
+        return {
+          state: { ...s, name: 'OpenSent' },
+          actions: [{ type: 'stop-timer', timer: 'idleHold' }, { type: 'send-open', holdTime: cfg.holdTime }, { type: 'start-timer', timer: 'hold', seconds: OPEN_HOLD_TIME }],
+        };
+      }
       if (ev.type === 'tcp-accepted') return { state: s, actions: [{ type: 'close' }] };
       return { state: s, actions: [] };
 

@@ -135,14 +135,14 @@ export class Peer {
   /** Offered by the speaker's listener; returns false when this peer cannot take it. */
   acceptIncoming(socket: Socket): boolean {
     const name = this.state.name;
-    if (name === 'Idle') return false;
+    if (name === 'Idle' && !this.state.autoStart) return false;
     if (this.socket && this.outgoing && !this.pending && (name === 'OpenSent' || name === 'OpenConfirm')) {
       // Both sides connected at once: keep the new connection until its OPEN names the peer's
       // BGP identifier, then keep the one the higher identifier opened.
       this.startPending(socket);
       return true;
     }
-    if (this.socket && name !== 'Connect' && name !== 'Active') return false;
+    if (this.socket && name !== 'Connect' && name !== 'Active' && name !== 'Idle') return false;
     this.replaceSocket(socket);
     this.outgoing = false;
     this.dispatch({ type: 'tcp-accepted' });

@@ -130,8 +130,14 @@ describe('session FSM', () => {
     expect(step(cfg, r.state, { type: 'timer', timer: 'idleHold' }).state.name).to.equal('Idle');
   });
 
-  it('an incoming connection while Idle is refused', () => {
+  it('an incoming connection while Idle is refused, but taken while waiting out the idle hold after an error', () => {
     expect(step(cfg, initialState(cfg), { type: 'tcp-accepted' }).actions).to.deep.equal([{ type: 'close' }]);
+    const backingOff = run([{ type: 'start' }, { type: 'tcp-connected' }, { type: 'tcp-closed' }]);
+    expect(backingOff.s.name).to.equal('Idle');
+    expect(backingOff.s.autoStart).to.equal(true);
+    const r = step(cfg, backingOff.s, { type: 'tcp-accepted' });
+    expect(r.state.name).to.equal('OpenSent');
+    expect(r.actions.map((a) => a.type)).to.deep.equal(['stop-timer', 'send-open', 'start-timer']);
   });
 
   it('collision: the side with the higher BGP identifier keeps its own connection', () => {
