@@ -16,6 +16,7 @@ import {
   createNetns, eventually, startEtcd, startInNetns, startTcpProxy, tmpDir, vethPair,
   type Daemon, type EtcdServer, type Netns, type TcpProxy,
 } from '@tabby/test-support';
+import { CLIENT, FORWARDER, SERVER } from './node-scripts.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const FELIX_BIN = join(here, '..', '..', 'bin', 'felix.js');
@@ -24,20 +25,6 @@ const A_IP = '10.66.0.1';
 const B_IP = '10.66.0.2';
 const HEALTH_PORT = 19098;
 
-const FORWARDER = `
-const net = require('net');
-const [port, sock] = process.argv.slice(1);
-net.createServer((c) => { const u = net.connect(sock); c.pipe(u); u.pipe(c);
-  for (const [a, b] of [[c, u], [u, c]]) { a.on('error', () => b.destroy()); a.on('close', () => b.destroy()); } })
-  .listen(+port, '127.0.0.1', () => console.log('ready'));
-`;
-const SERVER = `
-require('net').createServer((s) => { s.on('error', () => {}); s.end('ok'); }).listen(+process.argv[1], '0.0.0.0', () => console.log('ready'));
-`;
-const CLIENT = `
-const s = require('net').connect(+process.argv[2], process.argv[1], () => process.exit(0));
-s.setTimeout(1000, () => process.exit(2)); s.on('error', () => process.exit(1));
-`;
 const HTTP_GET = `
 require('http').get(process.argv[1], (r) => { r.resume(); r.on('end', () => console.log(r.statusCode)); })
   .on('error', (e) => console.log('ERR ' + e.message));
