@@ -8,10 +8,10 @@
 // kns.<ns> with Allow-all rules and pcns.* labelsToApply, 50 + 30 NetworkPolicies and 20
 // GlobalNetworkPolicies with selectors, port lists/ranges, nets and namespaceSelectors.
 //
-// Interfaces: each endpoint's cali* interface is one end of a veth pair whose other end stays in
-// the same namespace (created up front with one `ip -batch`, not timed; this machine has no
-// dummy module). Putting the other ends in N pod namespaces would mostly measure the kernel's
-// namespace creation; routes, static ARP entries and sysctls behave the same either way.
+// Interfaces: each endpoint's cali* interface is one end of a veth pair whose other end is the
+// same-named interface in the other side's namespace (created up front, not timed; this machine
+// has no dummy module). Putting the other ends in N pod namespaces would mostly measure the
+// kernel's namespace creation; routes, static ARP entries and sysctls behave the same either way.
 //
 // felix: the real PolicyCalculator (fed every resource), PolicyDataplane (ipsets then filter
 // table) and RouteDataplane (ARP, routes, sysctls) with calculateRoutes, driven directly (no
@@ -33,7 +33,7 @@ import {
   renderChainsRestore, resolveIptablesBackend,
   type IptablesBackend, type RouteTargets,
 } from '@tabby/felix';
-import { createNetns, type Netns } from '@tabby/test-support';
+import { createNetns, hostRun, type Netns } from '@tabby/test-support';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NODE = 'bench-node';
@@ -135,9 +135,22 @@ function timedExec(log: { cmd: string; ms: number; mutating: boolean }[]): Exec 
   };
 }
 
-function makeInterfaces(ns: Netns, weps: readonly WorkloadEndpoint[]): void {
-  const lines = weps.flatMap((w, i) => [`link add ${w.spec.interfaceName} type veth peer name p${i}`, `link set ${w.spec.interfaceName} up`, `link set p${i} up`]);
-  ns.run('ip', ['-batch', '-'], lines.join('\n') + '\n');
+/**
+ * Each endpoint's interface is a veth pair with one end in each namespace (same name on both
+ * sides), so felix's namespace and the floor's get identical interfaces from N pairs. IPv6 is
+ * off in both namespaces while the links come up: with it on, every carrier change starts IPv6
+ * address configuration and 10k links took minutes instead of seconds (setup cost of the
+ * kernel, not of anything measured). Creation goes in batches of 2,000 lines per `ip -batch`.
+ */
+function makeInterfaces(a: Netns, b: Netns, weps: readonly WorkloadEndpoint[]): void {
+  for (const ns of [a, b]) ns.run('sysctl', ['-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+  const names = weps.map((w) => w.spec.interfaceName!);
+  for (let i = 0; i < names.length; i += 2000) {
+    const lines = names.slice(i, i + 2000).map((n) => `link add ${n} netns ${a.name} type veth peer name ${n} netns ${b.name}`);
+    hostRun(['ip', '-batch', '-'], lines.join('\n') + '\n');
+  }
+  const up = names.map((n) => `link set ${n} up`).join('\n') + '\n';
+  for (const ns of [a, b]) ns.run('ip', ['-batch', '-'], up);
 }
 
 interface FelixRun {
@@ -276,9 +289,8 @@ async function main(): Promise<void> {
     const a = createNetns('fscale-felix');
     const b = createNetns('fscale-floor');
     try {
-      progress(`creating ${2 * n} cali* veth ends`);
-      makeInterfaces(a, c.weps);
-      makeInterfaces(b, c.weps);
+      progress(`creating ${n} veth pairs (a cali* end in each namespace)`);
+      makeInterfaces(a, b, c.weps);
       progress('interfaces ready');
       // Alternate the order so neither side always runs on a warmer machine.
       let f: FelixRun;
