@@ -4,13 +4,18 @@
 // rule with the "calico" prefix), e.g. CALICO_ETCD_ENDPOINTS over ETCD_ENDPOINTS.
 //
 // One difference from current Calico: without a datastore type Calico picks "kubernetes" unless
-// etcd endpoints are set; Tabby defaults to etcdv3 (its only backend so far) at 127.0.0.1:2379.
+// etcd endpoints are set; Tabby defaults to etcdv3 at 127.0.0.1:2379. DATASTORE_TYPE=kubernetes
+// selects the Kubernetes backend (kubernetes/), configured by KUBECONFIG, K8S_API_ENDPOINT,
+// K8S_API_TOKEN, K8S_CA_FILE, K8S_CERT_FILE, K8S_KEY_FILE, K8S_INSECURE_SKIP_TLS_VERIFY (or the
+// file's kubeconfig / k8s* fields), else the in-cluster service account.
 
 import { existsSync, readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import type { Datastore } from './datastore.js';
 import { ConfigError } from './errors.js';
 import { EtcdDatastore, type EtcdOptions } from './etcd/etcd-datastore.js';
+import { KubeDatastore } from './kubernetes/kube-datastore.js';
+import type { KubeOptions } from './kubernetes/client.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/tabby/ctl.cfg';
 export const DEFAULT_ETCD_ENDPOINT = 'http://127.0.0.1:2379';
@@ -31,9 +36,15 @@ export interface ClientConfig {
   etcdUsername?: string;
   etcdPassword?: string;
   kubeconfig?: string;
+  k8sAPIEndpoint?: string;
+  k8sAPIToken?: string;
+  k8sCAFile?: string;
+  k8sCertFile?: string;
+  k8sKeyFile?: string;
+  k8sInsecureSkipTLSVerify?: boolean;
 }
 
-type StringField = Exclude<keyof ClientConfig, 'datastoreType' | 'etcdEndpoints'>;
+type StringField = Exclude<keyof ClientConfig, 'datastoreType' | 'etcdEndpoints' | 'k8sInsecureSkipTLSVerify'>;
 
 /** CalicoAPIConfig spec fields and their types; Kubernetes ones are accepted but unused for now. */
 const SPEC_FIELDS: Record<string, 'string' | 'boolean' | 'number'> = {
@@ -50,6 +61,8 @@ const ENV_NAMES: Record<string, string> = {
   datastoreType: 'DATASTORE_TYPE', etcdEndpoints: 'ETCD_ENDPOINTS', etcdDiscoverySrv: 'ETCD_DISCOVERY_SRV',
   etcdUsername: 'ETCD_USERNAME', etcdPassword: 'ETCD_PASSWORD', etcdKeyFile: 'ETCD_KEY_FILE',
   etcdCertFile: 'ETCD_CERT_FILE', etcdCACertFile: 'ETCD_CA_CERT_FILE', kubeconfig: 'KUBECONFIG',
+  k8sAPIEndpoint: 'K8S_API_ENDPOINT', k8sAPIToken: 'K8S_API_TOKEN', k8sCAFile: 'K8S_CA_FILE', k8sCertFile: 'K8S_CERT_FILE',
+  k8sKeyFile: 'K8S_KEY_FILE', k8sInsecureSkipTLSVerify: 'K8S_INSECURE_SKIP_TLS_VERIFY',
 };
 
 /** Turns raw field values (file spec or environment) into a ClientConfig; `where` names each field. */
@@ -70,8 +83,17 @@ function build(raw: Record<string, string | undefined>, where: (field: string) =
     if (!/^https?:\/\/[^/\s]+\/?$/.test(e)) throw new ConfigError(`${where('etcdEndpoints')}: "${e}" is not an etcd endpoint URL (expected http(s)://host:port)`);
   }
   const c: ClientConfig = { datastoreType: type, etcdEndpoints: endpoints };
-  const fields: StringField[] = ['etcdCACertFile', 'etcdCertFile', 'etcdKeyFile', 'etcdCACert', 'etcdCert', 'etcdKey', 'etcdUsername', 'etcdPassword', 'kubeconfig'];
+  const fields: StringField[] = ['etcdCACertFile', 'etcdCertFile', 'etcdKeyFile', 'etcdCACert', 'etcdCert', 'etcdKey', 'etcdUsername', 'etcdPassword', 'kubeconfig',
+    'k8sAPIEndpoint', 'k8sAPIToken', 'k8sCAFile', 'k8sCertFile', 'k8sKeyFile'];
   for (const f of fields) if (raw[f]) c[f] = raw[f];
+  const skip = raw['k8sInsecureSkipTLSVerify'];
+  if (skip) {
+    if (!['true', 'false'].includes(skip.toLowerCase())) throw new ConfigError(`${where('k8sInsecureSkipTLSVerify')}: must be true or false, not "${skip}"`);
+    c.k8sInsecureSkipTLSVerify = skip.toLowerCase() === 'true';
+  }
+  if (c.k8sAPIEndpoint && !/^https?:\/\/[^/\s]+\/?$/.test(c.k8sAPIEndpoint)) {
+    throw new ConfigError(`${where('k8sAPIEndpoint')}: "${c.k8sAPIEndpoint}" is not a Kubernetes API URL (expected http(s)://host:port)`);
+  }
   const inline = ['etcdCACert', 'etcdCert', 'etcdKey'].filter((f) => raw[f]);
   const files = ['etcdCACertFile', 'etcdCertFile', 'etcdKeyFile'].filter((f) => raw[f]);
   if (inline.length && files.length) {
@@ -130,6 +152,7 @@ export function configFromFile(file: string): ClientConfig {
     if (v === null || v === undefined) continue;
     if (typeof v !== type) throw new ConfigError(`${file}: spec.${k}: must be a ${type}, not ${JSON.stringify(v)}`);
     if (type === 'string') raw[k] = v as string;
+    else if (k === 'k8sInsecureSkipTLSVerify') raw[k] = String(v);
   }
   return build(raw, (field) => `${file}: spec.${field}`);
 }
@@ -170,10 +193,21 @@ export function etcdOptionsOf(cfg: ClientConfig): EtcdOptions {
   return o;
 }
 
-/** Opens the datastore a config describes. The etcd client connects lazily, on the first call. */
+/** The Kubernetes client options a config asks for. */
+export function kubeOptionsOf(cfg: ClientConfig): KubeOptions {
+  const o: KubeOptions = {};
+  if (cfg.kubeconfig) o.kubeconfig = cfg.kubeconfig;
+  if (cfg.k8sAPIEndpoint) o.apiEndpoint = cfg.k8sAPIEndpoint;
+  if (cfg.k8sAPIToken) o.token = cfg.k8sAPIToken;
+  if (cfg.k8sCAFile) o.caFile = cfg.k8sCAFile;
+  if (cfg.k8sCertFile) o.certFile = cfg.k8sCertFile;
+  if (cfg.k8sKeyFile) o.keyFile = cfg.k8sKeyFile;
+  if (cfg.k8sInsecureSkipTLSVerify !== undefined) o.insecureSkipTLSVerify = cfg.k8sInsecureSkipTLSVerify;
+  return o;
+}
+
+/** Opens the datastore a config describes. Both clients connect lazily, on the first call. */
 export async function createDatastore(cfg: ClientConfig): Promise<Datastore> {
-  if (cfg.datastoreType === 'kubernetes') {
-    throw new ConfigError('datastore type "kubernetes" is not supported yet; use etcdv3 (DATASTORE_TYPE=etcdv3 and ETCD_ENDPOINTS)');
-  }
+  if (cfg.datastoreType === 'kubernetes') return new KubeDatastore(kubeOptionsOf(cfg));
   return new EtcdDatastore(etcdOptionsOf(cfg));
 }

@@ -411,7 +411,7 @@ export async function startKubeApiTestServer(opts: KubeApiTestServerOptions = {}
   function doList(target: Target, labels: Requirement[], fields: [string, string, boolean][]): Obj {
     const t = target.type;
     const items = [...objects.values()]
-      .filter((o) => inScope({ target, labels, fields }, t, o.obj))
+      .filter((o) => inScope({ target, labels, fields }, o.type, o.obj))
       .map((o) => (t.group === CRD_GROUP ? present(t, o.obj) : structuredClone(o.obj)))
       .sort((a, b) => `${a['metadata']['namespace'] ?? ''}/${a['metadata']['name']}`.localeCompare(`${b['metadata']['namespace'] ?? ''}/${b['metadata']['name']}`));
     return { kind: `${t.kind}List`, apiVersion: apiVersionOf(t), metadata: { resourceVersion: String(rv) }, items };
@@ -422,6 +422,7 @@ export async function startKubeApiTestServer(opts: KubeApiTestServerOptions = {}
     const fields = parseFieldSelector(q.get('fieldSelector') ?? '');
     const from = q.get('resourceVersion');
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders(); // the client's watch() settles on the headers, as with a real apiserver
     let timer: NodeJS.Timeout | undefined;
     const w: Watcher = {
       target, labels, fields, res,
