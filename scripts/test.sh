@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-exec npx mocha "$@"
+# The spec globs live here, not in .mocharc.json: mocha appends positional files to a config
+# spec, so `npx mocha some.test.js` would otherwise run the whole suite as well.
+exec npx mocha 'packages/*/test/dist/**/*.test.js' 'test/dist/**/*.test.js' "$@"
