@@ -9,5 +9,8 @@ export * from './rib/prefix-map.js';
 export * from './speaker.js';
 export * from './session/peer.js';
 export * from './session/negotiate.js';
+export * from './session/tcp-md5.js';
 export * from './control/client.js';
 export * from './control/server.js';
+export * from './bfd/index.js';
+export * from './metrics.js';

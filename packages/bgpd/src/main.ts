@@ -7,17 +7,20 @@ import { loadConfig } from './config/load.js';
 import { Speaker, type PeerStatus } from './speaker.js';
 import { DEFAULT_SOCKET, serveControl } from './control/server.js';
 import { request } from './control/client.js';
+import { BgpdMetrics, metricsPortOf, serveMetrics } from './metrics.js';
 
 async function daemon(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, socket: { type: 'string', short: 's' }, 'log-level': { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, socket: { type: 'string', short: 's' }, 'log-level': { type: 'string' }, 'metrics-port': { type: 'string' }, 'metrics-host': { type: 'string' } }, strict: true });
   const log = createLogger('bgpd', values['log-level'] ? { level: values['log-level'] } : {});
   if (!values.config) {
-    process.stderr.write('usage: bgpd --config FILE [--socket PATH]\n');
+    process.stderr.write('usage: bgpd --config FILE [--socket PATH] [--metrics-port PORT [--metrics-host ADDR]]\n');
     return 2;
   }
   const file = values.config;
   let cfg;
+  let metricsPort: number | undefined;
   try {
+    metricsPort = metricsPortOf(values['metrics-port'], process.env);
     cfg = await loadConfig(file);
   } catch (e) {
     process.stderr.write(`bgpd: ${(e as Error).message}\n`);
@@ -26,6 +29,8 @@ async function daemon(argv: string[]): Promise<number> {
   const speaker = new Speaker(cfg, { log });
   await speaker.start();
   const control = await serveControl(values.socket ?? DEFAULT_SOCKET, speaker);
+  const metrics = metricsPort === undefined ? undefined : await serveMetrics(new BgpdMetrics(speaker).registry, metricsPort, values['metrics-host'] ?? process.env['TABBY_BGPD_METRICS_HOST']);
+  if (metrics) log.info('metrics served', { port: metricsPort });
   log.info('bgpd started', { routerId: cfg.routerId, as: cfg.asNumber, peers: cfg.peers.length });
   process.on('SIGHUP', () => {
     loadConfig(file).then(
@@ -44,6 +49,7 @@ async function daemon(argv: string[]): Promise<number> {
   // Peers with graceful restart keep our routes, and the kernel keeps theirs, until we are back.
   await speaker.stop({ graceful: true });
   control.close();
+  metrics?.close();
   return 0;
 }
 

@@ -7,7 +7,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { RouteTable, ipJson, parseCidrOrIpLoose, type NextHop, type Route } from '@tabby/linux';
 import type { Logger } from '@tabby/log';
 import type { BgpdConfig, KernelConfig, KernelRouteRule, PeerConfig } from './config/schema.js';
-import { Peer, type PeerHooks } from './session/peer.js';
+import { Peer, type PeerCounters, type PeerHooks } from './session/peer.js';
 import { LocRib, type Path, type PeerInfo } from './rib/loc-rib.js';
 import { PrefixMap, PrefixSet } from './rib/prefix-map.js';
 import { attributesKey } from './rib/attr-intern.js';
@@ -17,6 +17,12 @@ import type { Negotiated } from './session/negotiate.js';
 import type { PathAttributes } from './wire/attributes.js';
 import type { Prefix } from './wire/nlri.js';
 import type { DownReason } from './session/fsm.js';
+import { BfdManager, bfdPeers, type BfdSessionStatus } from './bfd/manager.js';
+import type { BfdState } from './bfd/packet.js';
+
+/** A peer's config without `bfd`: BFD timer changes do not reset the BGP session. */
+const withoutBfd = (p: PeerConfig | undefined) => JSON.stringify(p && { ...p, bfd: undefined });
+import { ListenerOptions } from './session/tcp-md5.js';
 
 const LOCAL_SOURCE: Omit<PeerInfo, 'routerId'> = { id: 'local', address: '0.0.0.0', ebgp: false, local: true };
 
@@ -101,8 +107,14 @@ export class Speaker {
   private restarting: { waiting: Map<string, Set<string> | undefined>; timer: NodeJS.Timeout } | undefined;
   /** The interface each established session runs over (for link-local next hops). */
   private readonly devices = new Map<string, string>();
+  /** BFD sessions of the peers with `bfd` enabled (created on first use). */
+  private bfd: BfdManager | undefined;
   private readonly rib = new LocRib();
   private server: Server | undefined;
+  /** TCP MD5 keys and GTSM TTL on the listening socket. */
+  private listenerOptions: ListenerOptions | undefined;
+  /** Peers already warned that they near their maxPrefixes limit (this session). */
+  private readonly prefixWarned = new Set<string>();
   /** Prefixes whose selection changed and that peers have not been told about yet. */
   private outDirty = new PrefixSet();
   private flushWalk: IterableIterator<string> | undefined;
@@ -128,6 +140,7 @@ export class Speaker {
     if (this.cfg.listen) await this.listen(this.cfg.listen.address, this.cfg.listen.port);
     this.applyOriginated();
     for (const pc of this.cfg.peers) this.addPeer(pc);
+    this.syncBfd();
   }
 
   /**
@@ -233,9 +246,11 @@ export class Speaker {
     this.cfg = next;
     for (const [addr, peer] of [...this.peers]) {
       const pc = next.peers.find((p) => p.address === addr);
-      if (!pc || identityChanged || JSON.stringify(pc) !== JSON.stringify(old.get(addr))) this.removePeer(peer);
+      if (!pc || identityChanged || withoutBfd(pc) !== withoutBfd(old.get(addr))) this.removePeer(peer);
     }
     for (const pc of next.peers) if (!this.peers.has(pc.address)) this.addPeer(pc);
+    this.syncBfd();
+    this.applyListenerOptions();
     this.applyOriginated();
     if (JSON.stringify(prevKernel) !== JSON.stringify(next.kernel)) {
       void this.reconfigureKernel(prevKernel);
@@ -252,6 +267,10 @@ export class Speaker {
    */
   async stop(opts: { graceful?: boolean } = {}): Promise<void> {
     this.loopDelay.disable();
+    // BFD first, with AdminDown, which peers must not take as a path failure (RFC 5882 §3.2).
+    const bfd = this.bfd;
+    this.bfd = undefined;
+    await bfd?.stop();
     const keep = !!opts.graceful && this.cfg.peers.some((p) => p.gracefulRestart.enabled);
     for (const p of [...this.peers.values()]) {
       if (keep && p.cfg.gracefulRestart.enabled) {
@@ -317,6 +336,27 @@ export class Speaker {
     },
   };
 
+  /** Starts, changes and stops BFD sessions to match the peers' `bfd` settings. */
+  private syncBfd(): void {
+    const want = bfdPeers(this.cfg.peers);
+    if (!want.length && !this.bfd) return;
+    this.bfd ??= new BfdManager({ log: this.log }, {
+      up: (addr) => this.peers.get(addr)?.bfdUp(),
+      down: (addr, why, adminDown) => {
+        if (adminDown) this.log.info('BFD: the peer stopped BFD (AdminDown); the BGP session is kept', { peer: addr });
+        else this.peers.get(addr)?.bfdDown(why);
+      },
+    });
+    this.bfd.configure(want);
+    // A peer no longer using BFD is no longer held down by it.
+    for (const p of this.peers.values()) if (!want.some((w) => w.address === p.address)) p.bfdUp();
+  }
+
+  /** BFD sessions (control socket, tests). */
+  bfdStatus(): BfdSessionStatus[] {
+    return this.bfd?.statusAll() ?? [];
+  }
+
   private addPeer(pc: PeerConfig): void {
     const families = { ipv4: true, ipv6: true };
     const peer = new Peer(pc, { routerId: this.cfg.routerId, asNumber: this.cfg.asNumber }, families, this.hooks, this.log);
@@ -364,6 +404,7 @@ export class Speaker {
 
   private peerDown(peer: Peer, reason: DownReason, wasEstablished: boolean, negotiated: Negotiated | undefined): void {
     this.out.delete(peer.address);
+    this.prefixWarned.delete(peer.address);
     if (wasEstablished && gracefulDown(reason, negotiated)) {
       this.keepStale(peer.address, negotiated!);
     } else {
@@ -385,7 +426,31 @@ export class Speaker {
     });
     server.on('error', (e) => this.log.error('listener error', { error: e.message }));
     this.server = server;
+    this.listenerOptions = new ListenerOptions(server);
+    this.applyListenerOptions();
   }
+
+  /**
+   * Puts every peer's TCP MD5 password on the listening socket (removing those of peers gone or
+   * changed), so the kernel accepts only signed connections from them, and sends the SYN-ACKs
+   * with TTL 255 when a peer uses GTSM. Failures are logged naming the peer; those peers then
+   * cannot connect to us (and our own connections to them fail with the same error).
+   */
+  private applyListenerOptions(): void {
+    if (!this.listenerOptions) return;
+    const keys = new Map<string, string>();
+    for (const p of this.cfg.peers) if (p.password !== undefined) keys.set(p.address, p.password);
+    const gtsm = this.cfg.peers.some((p) => p.ttlSecurity !== undefined);
+    if (!keys.size && !gtsm && !this.listenerKeyed) return; // nothing to do: no bridge needed
+    this.listenerKeyed = keys.size > 0;
+    try {
+      this.listenerOptions.apply(keys, gtsm);
+    } catch (e) {
+      this.log.error('cannot set TCP MD5 / GTSM options on the listening socket', { error: (e as Error).message });
+    }
+  }
+
+  private listenerKeyed = false;
 
   private incoming(s: Socket): void {
     const remote = (s.remoteAddress ?? '').replace(/^::ffff:/, '');
@@ -429,7 +494,10 @@ export class Speaker {
     if (!u.nlri.length && !mpReach?.nlri.length) return;
     // eBGP AS loop: a path that already contains our AS is not usable (treated as withdrawn);
     // iBGP reflection loops (RFC 4456 §8): our own ORIGINATOR_ID or CLUSTER_ID coming back.
-    const asLoop = source.ebgp && (base.asPath ?? []).some((s) => s.asns.includes(this.cfg.asNumber));
+    // `allowLocalAs` tolerates that many occurrences of our AS (global or per-peer local AS).
+    const ourAs = [this.cfg.asNumber, peer.cfg.localAsNumber ?? this.cfg.asNumber];
+    const ownAs = (base.asPath ?? []).reduce((n, s) => n + s.asns.filter((a) => ourAs.includes(a)).length, 0);
+    const asLoop = source.ebgp && ownAs > peer.cfg.allowLocalAs;
     const rrLoop = !source.ebgp && (base.originatorId === this.cfg.routerId || !!base.clusterList?.includes(this.clusterId));
     if (asLoop || rrLoop) {
       u.nlri.forEach(withdraw);
@@ -456,6 +524,24 @@ export class Speaker {
       if (mpReach) announce(mpReach.nlri, mpReach.nextHops.slice(0, 1));
     } finally {
       for (const p of held) this.rib.release(p);
+    }
+    if (peer.cfg.maxPrefixes) {
+      const afi = u.nlri.length ? 1 : (mpReach?.nlri[0]?.prefix.includes(':') ? 2 : 1);
+      this.checkPrefixLimit(peer, source.id, peer.cfg.maxPrefixes, afi);
+    }
+  }
+
+  /** `maxPrefixes`: warn near the limit, end the session past it (RFC 4486 Cease/1). */
+  private checkPrefixLimit(peer: Peer, sourceId: string, max: { limit: number; warnPercent: number }, afi: number): void {
+    const count = this.rib.countFrom(sourceId);
+    if (count > max.limit) {
+      this.prefixWarned.delete(peer.address);
+      peer.prefixLimitExceeded(afi, 1, max.limit, count);
+      return;
+    }
+    if (count * 100 >= max.limit * max.warnPercent && !this.prefixWarned.has(peer.address)) {
+      this.prefixWarned.add(peer.address);
+      this.log.warn('peer nears its maxPrefixes limit', { peer: peer.address, prefixes: count, limit: max.limit });
     }
   }
 
@@ -572,18 +658,25 @@ export class Speaker {
     if (v6 && !(self && self.includes(':'))) return undefined; // needs an IPv6 next hop of ours
     if (!v6 && !(self && !self.includes(':'))) return undefined;
     const out: PathAttributes = { origin: a.origin ?? 0 };
+    // nextHop auto (RFC 4271): ourselves towards eBGP, unchanged towards iBGP; self/keep force it.
+    // Our own routes get ours; so do link-local next hops with keep (only meaningful on their link).
+    const learned = best.source.local ? undefined : best.nextHops[0];
+    const mode = peer.cfg.nextHop;
+    const nextHop = mode === 'self' ? self
+      : mode === 'keep' ? (learned && !isLinkLocal(learned) ? learned : self)
+      : peer.ibgp ? learned ?? self : self;
     if (peer.ibgp) {
       out.asPath = a.asPath ?? [];
       out.localPref = best.localPref;
       if (a.med !== undefined) out.med = a.med;
-      out.nextHop = best.source.local ? self : best.nextHops[0] ?? self;
+      out.nextHop = nextHop;
       if (reflect) {
         out.originatorId = a.originatorId ?? best.source.routerId;
         out.clusterList = [this.clusterId, ...(a.clusterList ?? [])];
       }
     } else {
       out.asPath = [{ type: 2, asns: [localAs] }, ...(a.asPath ?? [])];
-      out.nextHop = self;
+      out.nextHop = nextHop;
     }
     if (a.communities) out.communities = a.communities;
     if (a.largeCommunities) out.largeCommunities = a.largeCommunities;
@@ -753,6 +846,7 @@ export class Speaker {
       routerId: p.negotiated?.peerId ?? '',
       prefixesReceived: this.rib.countFrom(p.address),
       prefixesAdvertised: this.out.get(p.address)?.advertised.size ?? 0,
+      ...(this.bfd?.status(p.address) ? { bfd: this.bfd.status(p.address)!.state } : {}),
     }));
   }
 
@@ -765,6 +859,11 @@ export class Speaker {
       eventLoopDelayP99Ms: this.loopDelay.percentile(99) / 1e6,
       rssBytes: process.memoryUsage().rss,
     };
+  }
+
+  /** Message counters of every configured peer (cumulative over its sessions), for metrics. */
+  peerCounters(): { address: string; counters: Readonly<PeerCounters> }[] {
+    return [...this.peers.values()].map((p) => ({ address: p.address, counters: p.counters }));
   }
 
   resetStats(): void {
@@ -793,6 +892,8 @@ export interface PeerStatus {
   routerId: string;
   prefixesReceived: number;
   prefixesAdvertised: number;
+  /** State of the peer's BFD session, when BFD is enabled for it. */
+  bfd?: BfdState;
 }
 
 export interface SpeakerStats {

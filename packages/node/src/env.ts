@@ -45,6 +45,9 @@ export interface NodeAgentConfig {
   healthHost: string;
   /** Felix's health port (FELIX_HEALTHPORT), which the agent polls for readiness. */
   felixHealthPort: number;
+  /** Port of the agent's Prometheus /metrics (TABBY_NODE_METRICS_PORT; 0 = off, the default). */
+  metricsPort: number;
+  metricsHost: string;
   /** Run felix / confd+bgpd (the backend decides the latter); for debugging single parts. */
   runFelix: boolean;
 }
@@ -202,6 +205,8 @@ export function configFromEnv(env: Env = process.env): NodeAgentConfig {
     healthPort: int(env, 'TABBY_NODE_HEALTH_PORT', 0, 65535, 9098),
     healthHost: env['TABBY_NODE_HEALTH_HOST'] || '127.0.0.1',
     felixHealthPort: int(env, 'FELIX_HEALTHPORT', 1, 65535, 9099),
+    metricsPort: int(env, 'TABBY_NODE_METRICS_PORT', 0, 65535, 0),
+    metricsHost: env['TABBY_NODE_METRICS_HOST'] || '',
     runFelix: bool(env, 'TABBY_RUN_FELIX', true),
   };
 }

@@ -20,6 +20,7 @@ import { detectAddress } from './autodetect.js';
 import { ensureClusterInformation, ensureDefaultPools, ensureTunnelAddresses, registerNode, type NodeAddresses } from './startup.js';
 import { Supervisor } from './supervisor.js';
 import { bgpdLive, bgpdReady, felixLive, felixReady, type ProbeResult } from './probes.js';
+import { NodeMetrics, serveNodeMetrics } from './metrics.js';
 
 const bin = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
 const BINS = {
@@ -216,6 +217,11 @@ async function agent(): Promise<number> {
     sup.add({ name: 'confd', argv: [process.execPath, BINS.confd(), '--config-out', paths.bgpdConfig, '--reload-pid-file', paths.bgpdPid], env, onStart: recordPid('confd') });
   }
   const health = await serveHealth(cfg, sup, log);
+  const probes = probesFor(cfg);
+  const metrics = cfg.metricsPort
+    ? await serveNodeMetrics(new NodeMetrics({ children: () => sup.status(), live: () => runProbes(probes.live), ready: () => runProbes(probes.ready) }).registry, cfg.metricsPort, cfg.metricsHost)
+    : undefined;
+  if (metrics) log.info('metrics served', { port: cfg.metricsPort });
 
   await new Promise<void>((res) => {
     process.once('SIGTERM', res);
@@ -224,6 +230,7 @@ async function agent(): Promise<number> {
   log.info('stopping');
   await sup.stop();
   await new Promise<void>((res) => (health ? health.close(() => res()) : res()));
+  metrics?.close();
   for (const child of ['felix', 'bgpd', 'confd']) rmSync(pidFile(cfg, child), { force: true });
   log.info('stopped');
   return 0;
