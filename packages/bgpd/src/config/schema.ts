@@ -3,6 +3,7 @@
 
 import { isIPv4, isIP } from 'node:net';
 import { canonicalCidr, parseCidrOrIpLoose } from '@tabby/linux';
+import { parseBfdConfig, type BfdConfig } from '../bfd/config.js';
 
 export type PeerType = 'mesh' | 'global' | 'node';
 
@@ -36,6 +37,8 @@ export interface PeerConfig {
   gracefulRestart: { enabled: boolean; restartTime: number };
   /** This iBGP peer is a route reflector client of ours (RFC 4456). */
   routeReflectorClient: boolean;
+  /** BFD (RFC 5880/5881, single hop): a dead forwarding path ends the session within minInterval × multiplier ms. */
+  bfd?: BfdConfig;
 }
 
 export interface OriginateConfig {
@@ -175,7 +178,7 @@ const PEER_FIELDS = ['address', 'asNumber', 'type', 'passive', 'port', 'holdTime
 
 function peer(v: unknown, path: string, globalAs: number): PeerConfig {
   if (!isObj(v)) throw new ConfigError(path, v, 'must be a mapping');
-  noUnknown(v, path, PEER_FIELDS);
+  noUnknown(v, path, [...PEER_FIELDS, 'bfd']);
   const hold = holdTime(v['holdTime'], `${path}.holdTime`);
   const keepalive = int(v['keepaliveTime'], `${path}.keepaliveTime`, 0, 21845, Math.floor(hold / 3));
   if (hold > 0 && keepalive > hold) throw new ConfigError(`${path}.keepaliveTime`, keepalive, `must not exceed holdTime (${hold})`);
@@ -194,6 +197,7 @@ function peer(v: unknown, path: string, globalAs: number): PeerConfig {
     errorHandling: errorHandling(v['errorHandling'], `${path}.errorHandling`),
     gracefulRestart: gracefulRestart(v['gracefulRestart'], `${path}.gracefulRestart`),
     routeReflectorClient: bool(v['routeReflectorClient'], `${path}.routeReflectorClient`, false),
+    ...(v['bfd'] !== undefined ? { bfd: parseBfdConfig(v['bfd'], `${path}.bfd`, (field, value, reason) => { throw new ConfigError(field, value, reason); }) } : {}),
     ...(v['sourceAddress'] !== undefined ? { sourceAddress: ip(v['sourceAddress'], `${path}.sourceAddress`) } : {}),
     ...(v['localAsNumber'] !== undefined ? { localAsNumber: int(v['localAsNumber'], `${path}.localAsNumber`, 1, 0xffffffff) } : { localAsNumber: globalAs }),
   };

@@ -20,7 +20,9 @@ export type DownReason =
   | { kind: 'notification-sent'; notification: NotificationSpec }
   | { kind: 'connection-closed' }
   | { kind: 'connection-failed'; error: string }
-  | { kind: 'fsm-error'; event: string; state: FsmStateName };
+  | { kind: 'fsm-error'; event: string; state: FsmStateName }
+  /** BFD saw the forwarding path to the peer fail (RFC 5882). */
+  | { kind: 'bfd-down' };
 
 export interface FsmConfig {
   /** Hold time we offer (0 disables keepalives, else >= 3). */
@@ -64,7 +66,9 @@ export type FsmEvent =
   | { type: 'route-refresh' }
   | { type: 'notification'; notification: NotificationSpec }
   /** Something the peer sent was wrong (bad header, bad OPEN, malformed UPDATE ...). */
-  | { type: 'message-error'; notification: NotificationSpec };
+  | { type: 'message-error'; notification: NotificationSpec }
+  /** The peer's BFD session went down: end the session and do not restart until BFD is Up again. */
+  | { type: 'bfd-down' };
 
 export type FsmAction =
   | { type: 'connect' }
@@ -89,6 +93,8 @@ export const NOTIFY = {
   HOLD_TIMER_EXPIRED: { code: 4, subcode: 0 },
   FSM_ERROR: { code: 5, subcode: 0 },
   CEASE_ADMIN_SHUTDOWN: { code: 6, subcode: 2 },
+  /** Cease / BFD Down (RFC 9384). */
+  CEASE_BFD_DOWN: { code: 6, subcode: 10 },
 } as const;
 
 export function initialState(cfg: FsmConfig): FsmState {
@@ -155,6 +161,19 @@ export function step(cfg: FsmConfig, s: FsmState, ev: FsmEvent): StepResult {
     }
     if (s.name === 'Idle') return { state: stopped, actions: pre };
     return toIdle(cfg, stopped, { kind: 'admin-stop' }, pre, false);
+  }
+
+  if (ev.type === 'bfd-down') {
+    // RFC 5882 §4.3: the path is dead, so the session ends now (the NOTIFICATION is a courtesy
+    // that may never arrive) and is not restarted automatically; the peer layer starts it again
+    // once BFD is back Up.
+    const held: FsmState = { ...s, autoStart: false };
+    const pre: FsmAction[] = [{ type: 'stop-timer', timer: 'idleHold' }];
+    if (s.name === 'OpenSent' || s.name === 'OpenConfirm' || s.name === 'Established') {
+      pre.push({ type: 'send-notification', notification: NOTIFY.CEASE_BFD_DOWN });
+    }
+    if (s.name === 'Idle') return { state: held, actions: pre };
+    return toIdle(cfg, held, { kind: 'bfd-down' }, pre, false);
   }
 
   switch (s.name) {

@@ -73,6 +73,7 @@ export function describeDown(r: DownReason | undefined): string {
     case 'connection-closed': return 'Socket: Connection closed';
     case 'connection-failed': return `Socket: ${r.error}`;
     case 'fsm-error': return `FSM error: ${r.event} in ${r.state}`;
+    case 'bfd-down': return 'BFD down';
   }
 }
 
@@ -130,6 +131,23 @@ export class Peer {
 
   stop(): void {
     this.dispatch({ type: 'stop' });
+  }
+
+  /** Held down by BFD (RFC 5882): not restarted until BFD reports the path Up again. */
+  private bfdHeld = false;
+
+  /** BFD says the forwarding path to the peer is dead: end the session now and hold it down. */
+  bfdDown(why: string): void {
+    this.log.warn('BFD down: ending the session', { peer: this.address, state: this.state.name, why });
+    this.bfdHeld = true;
+    this.dispatch({ type: 'bfd-down' });
+  }
+
+  /** BFD is Up again (or no longer configured): a session held down by BFD starts again. */
+  bfdUp(): void {
+    if (!this.bfdHeld) return;
+    this.bfdHeld = false;
+    if (this.state.name === 'Idle' && !this.state.autoStart) this.start();
   }
 
   /** Offered by the speaker's listener; returns false when this peer cannot take it. */
