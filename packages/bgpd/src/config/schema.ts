@@ -39,6 +39,25 @@ export interface PeerConfig {
   routeReflectorClient: boolean;
   /** BFD (RFC 5880/5881, single hop): a dead forwarding path ends the session within minInterval × multiplier ms. */
   bfd?: BfdConfig;
+  /** TCP MD5 signature password (RFC 2385), on both our outgoing and the peer's incoming connections. */
+  password?: string;
+  /**
+   * GTSM (RFC 5082): send with TTL 255 and drop packets from the peer whose TTL shows they
+   * crossed more than this many hops (1 = directly connected).
+   */
+  ttlSecurity?: number;
+  /**
+   * Most prefixes accepted from the peer (all families together): one more ends the session with
+   * Cease/Maximum Number of Prefixes Reached (RFC 4486); a warning is logged at `warnPercent`.
+   */
+  maxPrefixes?: { limit: number; warnPercent: number };
+  /**
+   * Next hop sent to the peer: `auto` (RFC 4271: ourselves to eBGP peers, unchanged to iBGP
+   * peers and when reflecting), `self` (always ourselves) or `keep` (always unchanged).
+   */
+  nextHop: 'auto' | 'self' | 'keep';
+  /** Accept routes whose AS_PATH holds our own AS up to this many times (0: loop, rejected). */
+  allowLocalAs: number;
 }
 
 export interface OriginateConfig {
@@ -137,6 +156,27 @@ function errorHandling(v: unknown, path: string): 'revised' | 'strict' {
   return v;
 }
 
+function nextHop(v: unknown, path: string): PeerConfig['nextHop'] {
+  if (v === undefined) return 'auto';
+  if (v !== 'auto' && v !== 'self' && v !== 'keep') throw new ConfigError(path, v, 'must be auto, self or keep');
+  return v;
+}
+
+/** RFC 2385 keys are at most 80 bytes (the kernel's TCP_MD5SIG_MAXKEYLEN). */
+function password(v: unknown, path: string): string {
+  if (typeof v !== 'string' || v === '') throw new ConfigError(path, v === undefined ? v : '(hidden)', 'must be a non-empty string');
+  const bytes = Buffer.byteLength(v, 'utf8');
+  if (bytes > 80) throw new ConfigError(path, '(hidden)', `must be at most 80 bytes long (TCP MD5 key limit); it has ${bytes}`);
+  return v;
+}
+
+function maxPrefixes(v: unknown, path: string): NonNullable<PeerConfig['maxPrefixes']> {
+  if (typeof v === 'number') return { limit: int(v, path, 1, 0xffffffff), warnPercent: 90 };
+  if (!isObj(v)) throw new ConfigError(path, v, 'must be a number of prefixes or a mapping {limit, warnPercent}');
+  noUnknown(v, path, ['limit', 'warnPercent']);
+  return { limit: int(v['limit'], `${path}.limit`, 1, 0xffffffff), warnPercent: int(v['warnPercent'], `${path}.warnPercent`, 1, 100, 90) };
+}
+
 function holdTime(v: unknown, path: string): number {
   const h = int(v, path, 0, 65535, 90);
   if (h === 1 || h === 2) throw new ConfigError(path, v, 'must be 0 or at least 3 seconds (RFC 4271)');
@@ -174,7 +214,8 @@ function kernelRule(v: unknown, path: string): KernelRouteRule {
   return rule;
 }
 
-const PEER_FIELDS = ['address', 'asNumber', 'type', 'passive', 'port', 'holdTime', 'keepaliveTime', 'connectRetryTime', 'connectDelayTime', 'sourceAddress', 'localAsNumber', 'errorHandling', 'gracefulRestart', 'routeReflectorClient'] as const;
+const PEER_FIELDS = ['address', 'asNumber', 'type', 'passive', 'port', 'holdTime', 'keepaliveTime', 'connectRetryTime', 'connectDelayTime', 'sourceAddress', 'localAsNumber', 'errorHandling', 'gracefulRestart', 'routeReflectorClient',
+  'password', 'ttlSecurity', 'maxPrefixes', 'nextHop', 'allowLocalAs'] as const;
 
 function peer(v: unknown, path: string, globalAs: number): PeerConfig {
   if (!isObj(v)) throw new ConfigError(path, v, 'must be a mapping');
@@ -184,7 +225,7 @@ function peer(v: unknown, path: string, globalAs: number): PeerConfig {
   if (hold > 0 && keepalive > hold) throw new ConfigError(`${path}.keepaliveTime`, keepalive, `must not exceed holdTime (${hold})`);
   const type = v['type'] ?? 'global';
   if (type !== 'mesh' && type !== 'global' && type !== 'node') throw new ConfigError(`${path}.type`, type, 'must be mesh, global or node');
-  return {
+  const pc: PeerConfig = {
     address: ip(v['address'], `${path}.address`),
     asNumber: int(v['asNumber'], `${path}.asNumber`, 1, 0xffffffff),
     type,
@@ -198,9 +239,19 @@ function peer(v: unknown, path: string, globalAs: number): PeerConfig {
     gracefulRestart: gracefulRestart(v['gracefulRestart'], `${path}.gracefulRestart`),
     routeReflectorClient: bool(v['routeReflectorClient'], `${path}.routeReflectorClient`, false),
     ...(v['bfd'] !== undefined ? { bfd: parseBfdConfig(v['bfd'], `${path}.bfd`, (field, value, reason) => { throw new ConfigError(field, value, reason); }) } : {}),
+    nextHop: nextHop(v['nextHop'], `${path}.nextHop`),
+    allowLocalAs: int(v['allowLocalAs'], `${path}.allowLocalAs`, 0, 255, 0),
+    ...(v['password'] !== undefined ? { password: password(v['password'], `${path}.password`) } : {}),
+    // 255 hops would accept any TTL, i.e. no check at all.
+    ...(v['ttlSecurity'] !== undefined ? { ttlSecurity: int(v['ttlSecurity'], `${path}.ttlSecurity`, 1, 254) } : {}),
+    ...(v['maxPrefixes'] !== undefined ? { maxPrefixes: maxPrefixes(v['maxPrefixes'], `${path}.maxPrefixes`) } : {}),
     ...(v['sourceAddress'] !== undefined ? { sourceAddress: ip(v['sourceAddress'], `${path}.sourceAddress`) } : {}),
     ...(v['localAsNumber'] !== undefined ? { localAsNumber: int(v['localAsNumber'], `${path}.localAsNumber`, 1, 0xffffffff) } : { localAsNumber: globalAs }),
   };
+  if (pc.sourceAddress && isIP(pc.sourceAddress) !== isIP(pc.address)) {
+    throw new ConfigError(`${path}.sourceAddress`, pc.sourceAddress, `must be of the same address family as the peer address ${pc.address}`);
+  }
+  return pc;
 }
 
 /** Validates parsed YAML/JSON into a complete config; throws ConfigError naming the field. */

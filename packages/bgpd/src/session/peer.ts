@@ -11,6 +11,7 @@ import { decodeNotification, decodeRouteRefresh, encodeKeepalive, encodeNotifica
 import { decodeUpdate, validateUpdate, type UpdateMessage } from '../wire/update.js';
 import { collisionLoser, initialState, step, type DownReason, type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type TimerName } from './fsm.js';
 import { negotiate, ourCapabilities, twoOctetAs, type Negotiated } from './negotiate.js';
+import { preparedSocket, setTtlSecurity, socketFd } from './tcp-md5.js';
 
 /**
  * How long incoming messages may be processed in one turn of the event loop. libuv reads a busy
@@ -157,14 +158,60 @@ export class Peer {
     if (this.socket && this.outgoing && !this.pending && (name === 'OpenSent' || name === 'OpenConfirm')) {
       // Both sides connected at once: keep the new connection until its OPEN names the peer's
       // BGP identifier, then keep the one the higher identifier opened.
+      if (!this.secureIncoming(socket)) return false;
       this.startPending(socket);
       return true;
     }
     if (this.socket && name !== 'Connect' && name !== 'Active' && name !== 'Idle') return false;
+    if (!this.secureIncoming(socket)) return false;
     this.replaceSocket(socket);
     this.outgoing = false;
     this.dispatch({ type: 'tcp-accepted' });
     return true;
+  }
+
+  /**
+   * GTSM on a connection the peer opened: from now on the kernel drops its packets that came
+   * from too far away (the listener already sent our SYN-ACK with TTL 255). The MD5 key was
+   * checked by the kernel against the listener's keys before the connection was accepted.
+   */
+  private secureIncoming(socket: Socket): boolean {
+    if (this.cfg.ttlSecurity === undefined) return true;
+    try {
+      const family = socket.localAddress && socket.localAddress.includes(':') ? 6 : 4;
+      setTtlSecurity(socketFd(socket), family, this.address, this.cfg.ttlSecurity);
+      return true;
+    } catch (e) {
+      this.noteError(`cannot apply ttlSecurity to the incoming connection: ${(e as Error).message}`);
+      return false;
+    }
+  }
+
+  /** The last error logged, so that a peer failing the same way on every retry logs it once. */
+  private loggedError = '';
+
+  /** Records an error for `status` and logs it when it differs from the last one. */
+  private noteError(message: string): void {
+    this.lastError = message;
+    if (message === this.loggedError) return;
+    this.loggedError = message;
+    this.log.warn('peer connection problem', { peer: this.address, error: message });
+  }
+
+  /**
+   * Ends the session because the peer sent more prefixes than `maxPrefixes` allows: Cease /
+   * Maximum Number of Prefixes Reached with the AFI, SAFI and limit (RFC 4486), then Idle with
+   * the usual backoff.
+   */
+  prefixLimitExceeded(afi: number, safi: number, limit: number, count: number): void {
+    if (!this.established) return;
+    const data = new Uint8Array(7);
+    const v = new DataView(data.buffer);
+    v.setUint16(0, afi);
+    v.setUint8(2, safi);
+    v.setUint32(3, limit);
+    this.log.warn('maximum number of prefixes reached', { peer: this.address, limit, received: count });
+    this.dispatch({ type: 'message-error', notification: { code: ErrorCode.CEASE, subcode: CeaseSubcode.MAX_PREFIXES, data } });
   }
 
   /**
@@ -322,6 +369,7 @@ export class Peer {
         return;
       case 'established':
         this.lastError = '';
+        this.loggedError = '';
         this.log.info('session established', { peer: this.address, as: this.negotiated?.peerAs, id: this.negotiated?.peerId });
         this.hooks.onEstablished(this);
         return;
@@ -340,7 +388,26 @@ export class Peer {
   }
 
   private connectOut(): void {
-    const s = connect({ host: this.cfg.address, port: this.cfg.port, ...(this.cfg.sourceAddress ? { localAddress: this.cfg.sourceAddress } : {}) });
+    const target = { host: this.cfg.address, port: this.cfg.port, ...(this.cfg.sourceAddress ? { localAddress: this.cfg.sourceAddress } : {}) };
+    let s: Socket;
+    if (this.cfg.password !== undefined || this.cfg.ttlSecurity !== undefined) {
+      // The MD5 key (and GTSM) must be on the socket before its SYN leaves.
+      try {
+        s = preparedSocket(this.cfg.address, { password: this.cfg.password, ttlSecurity: this.cfg.ttlSecurity });
+      } catch (e) {
+        this.closeSocket();
+        const error = (e as Error).message;
+        this.noteError(error);
+        // Fail like a refused connection (connect-retry backoff), once the current step is done.
+        setImmediate(() => {
+          if (!this.socket && this.state.name === 'Connect') this.dispatch({ type: 'tcp-failed', error });
+        });
+        return;
+      }
+      s.connect(target);
+    } else {
+      s = connect(target);
+    }
     this.replaceSocket(s);
     this.outgoing = true;
     s.once('connect', () => {
@@ -362,7 +429,11 @@ export class Peer {
     });
     s.on('error', (e: NodeJS.ErrnoException) => {
       if (this.socket !== s) return;
-      this.lastError = `Socket: ${e.code === 'ECONNREFUSED' ? 'Connection refused' : e.message}`;
+      if (e.code === 'EADDRNOTAVAIL' && e.syscall === 'bind') {
+        this.noteError(`Socket: sourceAddress ${this.cfg.sourceAddress ?? ''} is not an address of this host (EADDRNOTAVAIL)`);
+      } else {
+        this.lastError = `Socket: ${e.code === 'ECONNREFUSED' ? 'Connection refused' : e.message}`;
+      }
       this.socket = undefined;
       s.destroy();
       this.dispatch({ type: 'tcp-failed', error: this.lastError });
