@@ -29,7 +29,7 @@ describe('bgpd config', () => {
     expect(c.peers[0]).to.deep.equal({
       address: '10.0.0.1', asNumber: 65001, type: 'global', passive: false, port: 179, holdTime: 90,
       keepaliveTime: 30, connectRetryTime: 5, connectDelayTime: 0, errorHandling: 'revised', gracefulRestart: { enabled: false, restartTime: 120 }, routeReflectorClient: false, sourceAddress: '10.0.0.2', localAsNumber: 65002,
-      nextHop: 'auto', allowLocalAs: 0,
+      nextHop: 'auto', allowLocalAs: 0, bfd: { enabled: false, minInterval: 300, multiplier: 3 },
     });
     expect(c.kernel).to.deep.equal({ enabled: true, protocol: DEFAULT_KERNEL_PROTOCOL, table: 254, routes: [] });
     expect(c.originate).to.deep.equal([{ prefix: '10.244.1.0/26', blackhole: true }]);
