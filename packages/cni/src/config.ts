@@ -32,13 +32,22 @@ export interface EtcdConf {
   keyFile?: string;
 }
 
+/** `kubernetes` section (datastore_type kubernetes): how the plugin reaches the API server. */
+export interface KubernetesConf {
+  kubeconfig?: string;
+  /** Calico's k8s_api_root: the API server URL, used instead of the kubeconfig's. */
+  apiRoot?: string;
+}
+
 export interface NetConf {
   cniVersion: CniVersion;
   /** The network name; IPAM handles are `<name>.<containerID>`. */
   name: string;
   type: string;
-  datastoreType: 'etcdv3';
+  datastoreType: 'etcdv3' | 'kubernetes';
   etcd: EtcdConf;
+  /** Set when datastoreType is kubernetes. */
+  kubernetes?: KubernetesConf;
   nodename?: string;
   nodenameFile: string;
   /** When false, a configured nodename_file that does not exist is an error. */
@@ -110,6 +119,21 @@ function parseEtcd(o: Record<string, unknown>): EtcdConf {
   return etcd;
 }
 
+function parseKubernetes(v: unknown): KubernetesConf {
+  if (v !== undefined && v !== null && !isObject(v)) throw invalid('kubernetes', v, 'must be an object');
+  const o = (v ?? {}) as Record<string, unknown>;
+  const k: KubernetesConf = {};
+  const kubeconfig = optString(o, 'kubeconfig', 'kubernetes.kubeconfig');
+  const root = optString(o, 'k8s_api_root', 'kubernetes.k8s_api_root');
+  if (kubeconfig) k.kubeconfig = kubeconfig;
+  if (root) {
+    if (!/^https?:\/\/[^/\s]+\/?$/.test(root)) throw invalid('kubernetes.k8s_api_root', root, 'is not an API server URL such as https://10.96.0.1:443');
+    k.apiRoot = root;
+  }
+  if (!k.kubeconfig) throw invalid('kubernetes.kubeconfig', undefined, 'is required with datastore_type kubernetes (e.g. /etc/cni/net.d/tabby-kubeconfig)');
+  return k;
+}
+
 function parseIpam(v: unknown): IpamConf {
   if (v === undefined || v === null) throw invalid('ipam', undefined, `is required (e.g. {"type": "${TABBY_IPAM}"})`);
   if (!isObject(v)) throw invalid('ipam', v, 'must be an object');
@@ -171,8 +195,7 @@ export function parseNetConf(text: string): NetConf {
   if (!type) throw invalid('type', undefined, 'is required');
 
   const ds = optString(o, 'datastore_type') || 'etcdv3';
-  if (ds === 'kubernetes') throw invalid('datastore_type', ds, 'is not supported yet; use etcdv3 with etcd_endpoints');
-  if (ds !== 'etcdv3') throw invalid('datastore_type', ds, 'unknown datastore type (expected etcdv3)');
+  if (ds !== 'etcdv3' && ds !== 'kubernetes') throw invalid('datastore_type', ds, 'unknown datastore type (expected etcdv3 or kubernetes)');
 
   const logLevel = optString(o, 'log_level') || 'info';
   if (!LOG_LEVELS.includes(logLevel.toLowerCase())) throw invalid('log_level', logLevel, `must be one of ${LOG_LEVELS.join(', ')}`);
@@ -183,7 +206,7 @@ export function parseNetConf(text: string): NetConf {
     cniVersion,
     name,
     type,
-    datastoreType: 'etcdv3',
+    datastoreType: ds,
     etcd: parseEtcd(o),
     nodenameFile: nodenameFile || DEFAULT_NODENAME_FILE,
     nodenameFileGiven: !!nodenameFile,
@@ -194,6 +217,7 @@ export function parseNetConf(text: string): NetConf {
     raw: o,
   };
   if (nodename) conf.nodename = nodename;
+  if (ds === 'kubernetes') conf.kubernetes = parseKubernetes(o['kubernetes']);
   const logFile = optString(o, 'log_file_path');
   if (logFile) conf.logFilePath = logFile;
   const dns = parseDns(o['dns']);

@@ -3,7 +3,7 @@
 // own steps when a later one fails, so a failed ADD leaves no address, link or endpoint behind.
 
 import { workloadInterfaceName, type WorkloadEndpoint } from '@tabby/api';
-import { NotFoundError } from '@tabby/datastore';
+import { KubeDatastore, NotFoundError, type Datastore } from '@tabby/datastore';
 import { CniCode, CniError } from './errors.js';
 import { podOf } from './env.js';
 import { delegateAdd, delegateOther, IpamResultError } from './delegate.js';
@@ -36,6 +36,20 @@ function plainAddress(cidr: string): string {
   return cidr.split('/')[0]!;
 }
 
+/**
+ * With the Kubernetes datastore the pod must exist on this node; its labels are the endpoint's
+ * (as Calico's plugin reads them from the API). Undefined with etcd, where nothing is read.
+ */
+async function podLabelsFromApi(ds: Datastore, ids: EndpointIds): Promise<Record<string, string> | undefined> {
+  if (!(ds instanceof KubeDatastore)) return undefined;
+  const { namespace, name } = ids.pod;
+  const pod = await ds.getPod(namespace, name).catch((e: unknown) => { throw datastoreError(`reading pod ${namespace}/${name}`, e); });
+  if (!pod) throw new CniError(CniCode.datastoreFailure, `pod ${namespace}/${name} does not exist in the Kubernetes API`);
+  const node = pod['spec']?.['nodeName'];
+  if (node && node !== ids.node) throw new CniError(CniCode.invalidNetworkConfig, `pod ${namespace}/${name} is scheduled to node ${node}, but this node's nodename is ${ids.node}`);
+  return { ...(pod['metadata']?.['labels'] ?? {}) };
+}
+
 export async function cmdAdd(ctx: CallContext): Promise<Result> {
   const { env, conf, log } = ctx;
   const { ids, hostVeth } = identify(ctx);
@@ -46,6 +60,8 @@ export async function cmdAdd(ctx: CallContext): Promise<Result> {
 
   const ds = openDatastore(conf);
   try {
+    const podLabels = await podLabelsFromApi(ds, ids);
+    if (podLabels) log.info('pod read from the Kubernetes API', { namespace: ids.pod.namespace, pod: ids.pod.name, labels: podLabels });
     const undoIpam = () => delegateOther('DEL', conf.ipam.type, env.path, ctx.stdin, { env: ctx.processEnv })
       .catch((e: unknown) => log.error('rollback: releasing the addresses failed', { error: (e as Error).message }));
     let ipam: Result;
@@ -71,9 +87,13 @@ export async function cmdAdd(ctx: CallContext): Promise<Result> {
     let wep: WorkloadEndpoint;
     try {
       wep = buildWorkloadEndpoint(ids, { hostVeth, mac: podMac, ipNetworks });
+      if (podLabels) wep.metadata.labels = { ...podLabels, ...wep.metadata.labels };
       checkWorkloadEndpoint(wep, CniCode.internal);
-      const created = await ensureNamespaceProfile(ds, ids.pod.namespace);
-      if (created === 'created') log.info('created namespace profile', { namespace: ids.pod.namespace });
+      // With Kubernetes the namespace profiles are derived from the Namespaces themselves.
+      if (!podLabels) {
+        const created = await ensureNamespaceProfile(ds, ids.pod.namespace);
+        if (created === 'created') log.info('created namespace profile', { namespace: ids.pod.namespace });
+      }
       const { previous } = await writeWorkloadEndpoint(ds, wep);
       if (previous) log.info('replaced the workload endpoint of an earlier sandbox', { name: wep.metadata.name, previousContainerID: previous.spec.containerID });
     } catch (e) {

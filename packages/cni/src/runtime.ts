@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isDns1123Subdomain } from '@tabby/api';
-import { EtcdDatastore, type Datastore, type EtcdOptions } from '@tabby/datastore';
+import { EtcdDatastore, KubeDatastore, type Datastore, type EtcdOptions } from '@tabby/datastore';
 import { resolveNodename, type NetConf } from './config.js';
 import { CniCode, CniError } from './errors.js';
 
@@ -25,8 +25,17 @@ export function nodenameOf(conf: NetConf): string {
   return name;
 }
 
-/** The etcd datastore the config names (the client connects on first use). */
+/** The datastore the config names: etcd, or the Kubernetes API (clients connect on first use). */
 export function openDatastore(conf: NetConf): Datastore {
+  if (conf.datastoreType === 'kubernetes') {
+    const k = conf.kubernetes ?? {};
+    try {
+      // The plugin's environment is the runtime's, not the node's: only the config counts.
+      return new KubeDatastore({ ...(k.kubeconfig ? { kubeconfig: k.kubeconfig } : {}), ...(k.apiRoot ? { apiEndpoint: k.apiRoot } : {}) }, {});
+    } catch (e) {
+      throw new CniError(CniCode.invalidNetworkConfig, `network config: kubernetes.kubeconfig: ${(e as Error).message}`);
+    }
+  }
   const o: EtcdOptions = { endpoints: conf.etcd.endpoints };
   if (conf.etcd.caCertFile) o.caFile = conf.etcd.caCertFile;
   if (conf.etcd.certFile) o.certFile = conf.etcd.certFile;

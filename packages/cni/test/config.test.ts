@@ -47,11 +47,18 @@ describe('network config', () => {
     }
   });
 
-  it('datastore_type kubernetes is not supported yet', () => {
+  it('datastore_type kubernetes reads the kubernetes section (kubeconfig required) as Calico\'s conflist writes it', () => {
+    const c = parseNetConf(conf({ datastore_type: 'kubernetes', nodename: 'node-1', kubernetes: { kubeconfig: '/etc/cni/net.d/tabby-kubeconfig' }, policy: { type: 'k8s' } }));
+    expect(c.datastoreType).to.equal('kubernetes');
+    expect(c.kubernetes).to.deep.equal({ kubeconfig: '/etc/cni/net.d/tabby-kubeconfig' });
+    expect(parseNetConf(conf({ datastore_type: 'kubernetes', kubernetes: { kubeconfig: '/k', k8s_api_root: 'https://10.96.0.1:443' } })).kubernetes)
+      .to.deep.equal({ kubeconfig: '/k', apiRoot: 'https://10.96.0.1:443' });
     const e = cniError(() => parseNetConf(conf({ datastore_type: 'kubernetes' })));
     expect(e.code).to.equal(7);
-    expect(e.message).to.equal('network config: datastore_type "kubernetes": is not supported yet; use etcdv3 with etcd_endpoints');
-    expect(cniError(() => parseNetConf(conf({ datastore_type: 'consul' }))).message).to.contain('unknown datastore type');
+    expect(e.message).to.equal('network config: kubernetes.kubeconfig: is required with datastore_type kubernetes (e.g. /etc/cni/net.d/tabby-kubeconfig)');
+    expect(cniError(() => parseNetConf(conf({ datastore_type: 'kubernetes', kubernetes: 'x' }))).message).to.equal('network config: kubernetes "x": must be an object');
+    expect(cniError(() => parseNetConf(conf({ datastore_type: 'kubernetes', kubernetes: { kubeconfig: '/k', k8s_api_root: 'nope' } }))).message).to.contain('kubernetes.k8s_api_root "nope"');
+    expect(cniError(() => parseNetConf(conf({ datastore_type: 'consul' }))).message).to.equal('network config: datastore_type "consul": unknown datastore type (expected etcdv3 or kubernetes)');
   });
 
   it('names the field of every other mistake', () => {

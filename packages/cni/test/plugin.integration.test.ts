@@ -355,7 +355,8 @@ describe('tabby CNI plugin (real etcd and network namespaces)', function () {
       const call = (over: Partial<Parameters<TestNode['run']>[1]>) =>
         node.run('tabby', { command: 'ADD', containerID: containerID(), netns, args, config: node.config(), ...over });
       expectError(await call({ config: node.config({ mtu: 'big' }) }), 7, 'network config: mtu "big": must be an integer');
-      expectError(await call({ config: node.config({ datastore_type: 'kubernetes' }) }), 7, 'datastore_type "kubernetes": is not supported yet');
+      expectError(await call({ config: node.config({ datastore_type: 'kubernetes' }) }), 7, 'kubernetes.kubeconfig: is required with datastore_type kubernetes');
+      expectError(await call({ config: node.config({ datastore_type: 'kubernetes', kubernetes: { kubeconfig: '/nonexistent/kubeconfig' } }) }), 7, 'network config: kubernetes.kubeconfig: kubeconfig /nonexistent/kubeconfig does not exist');
       expectError(await call({ config: '{"cniVersion": "1.0.0", "name": ' }), 6, 'not valid JSON');
       expectError(await call({ config: node.config({ cniVersion: '0.2.0' }) }), 1, 'cniVersion "0.2.0" is not supported');
       expectError(await call({ netns: '' }), 4, 'CNI_NETNS');

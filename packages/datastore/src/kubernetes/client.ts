@@ -3,13 +3,15 @@
 // explicit endpoint/token); requests are plain JSON over node:http(s) with the agent and headers
 // the KubeConfig computes, so every Calico kind goes through one code path. Watches use the
 // client's own Watch (see watch.ts). Failures become the datastore's typed errors.
+// The client library is imported on first use: it takes over a second to load, which every
+// etcd-mode process (CNI plugin calls above all) would otherwise pay too.
 
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, ConnectionError, DatastoreError, InvalidArgumentError } from '../errors.js';
 
 export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -39,24 +41,39 @@ export class KubeApiError extends DatastoreError {
   }
 }
 
-/** Builds the KubeConfig the options ask for, the way Calico's client does. */
-export function loadKubeConfig(opts: KubeOptions, env: NodeJS.ProcessEnv = process.env): KubeConfig {
-  const kc = new KubeConfig();
+let library: Promise<typeof import('@kubernetes/client-node')> | undefined;
+/** @kubernetes/client-node, loaded once, on first use. */
+export function clientLibrary(): Promise<typeof import('@kubernetes/client-node')> {
+  library ??= import('@kubernetes/client-node');
+  return library;
+}
+
+/** Where the settings come from; checked without loading anything, so mistakes show at once. */
+export type KubeSource = { kind: 'file'; file: string } | { kind: 'in-cluster' } | { kind: 'explicit' };
+
+export function kubeSourceOf(opts: KubeOptions, env: NodeJS.ProcessEnv = process.env): KubeSource {
   const file = opts.kubeconfig ?? env['KUBECONFIG'] ?? (existsSync(join(homedir(), '.kube', 'config')) ? join(homedir(), '.kube', 'config') : undefined);
+  if (file) {
+    // KUBECONFIG may list several files; the first that exists is used.
+    const first = file.split(':').find((f) => f && existsSync(f));
+    if (!first) throw new ConfigError(`kubeconfig ${file} does not exist`);
+    return { kind: 'file', file: first };
+  }
+  if (env['KUBERNETES_SERVICE_HOST'] && env['KUBERNETES_SERVICE_PORT']) return { kind: 'in-cluster' };
+  if (opts.apiEndpoint) return { kind: 'explicit' };
+  throw new ConfigError('no Kubernetes API to talk to: set KUBECONFIG (or kubeconfig in the config file), K8S_API_ENDPOINT, or run in a pod');
+}
+
+/** Builds the KubeConfig the options ask for, the way Calico's client does. */
+export async function loadKubeConfig(opts: KubeOptions, env: NodeJS.ProcessEnv = process.env): Promise<KubeConfig> {
+  const source = kubeSourceOf(opts, env);
+  const { KubeConfig } = await clientLibrary();
+  const kc = new KubeConfig();
   try {
-    if (file) {
-      // KUBECONFIG may list several files; the first that exists is used.
-      const first = file.split(':').find((f) => f && existsSync(f));
-      if (!first) throw new ConfigError(`kubeconfig ${file} does not exist`);
-      kc.loadFromFile(first);
-    } else if (env['KUBERNETES_SERVICE_HOST'] && env['KUBERNETES_SERVICE_PORT']) {
-      kc.loadFromCluster();
-    } else if (!opts.apiEndpoint) {
-      throw new ConfigError('no Kubernetes API to talk to: set KUBECONFIG (or kubeconfig in the config file), K8S_API_ENDPOINT, or run in a pod');
-    }
+    if (source.kind === 'file') kc.loadFromFile(source.file);
+    else if (source.kind === 'in-cluster') kc.loadFromCluster();
   } catch (e) {
-    if (e instanceof ConfigError) throw e;
-    throw new ConfigError(`cannot load kubeconfig ${file ?? '(in-cluster)'}: ${(e as Error).message}`);
+    throw new ConfigError(`cannot load kubeconfig ${source.kind === 'file' ? source.file : '(in-cluster)'}: ${(e as Error).message}`);
   }
   if (opts.apiEndpoint || opts.token || opts.caFile || opts.certFile || opts.insecureSkipTLSVerify) {
     const cluster = kc.getCurrentCluster();

@@ -11,7 +11,7 @@ import type { Datastore, DeleteOptions, ListOptions, ListResult, Watch, WatchEve
 import {
   AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError, type ResourceRef,
 } from '../errors.js';
-import { KubeApiError, KubeClient, loadKubeConfig, type Json, type KubeOptions } from './client.js';
+import { KubeApiError, KubeClient, kubeSourceOf, loadKubeConfig, type Json, type KubeOptions } from './client.js';
 import { fromCustomResource, nodeAnnotationPatch, nodeFromKube, toCustomResource } from './convert.js';
 import { KNP_PREFIX, networkPolicyFromKube } from './network-policy.js';
 import {
@@ -39,13 +39,24 @@ function unsupported(kind: KindName, op: string, why: string): InvalidArgumentEr
 }
 
 export class KubeDatastore implements Datastore {
-  readonly client: KubeClient;
+  private clientP: Promise<KubeClient> | undefined;
   private readonly retryMs: number;
   private readonly watches = new Set<Watch>();
 
-  constructor(opts: KubeOptions = {}, env: NodeJS.ProcessEnv = process.env) {
-    this.client = new KubeClient(loadKubeConfig(opts, env), opts.timeoutMs);
+  /** Checks where the settings come from at once (ConfigError); the client library loads on the first call. */
+  constructor(private readonly opts: KubeOptions = {}, private readonly env: NodeJS.ProcessEnv = process.env) {
+    kubeSourceOf(opts, env);
     this.retryMs = opts.watchRetryMs ?? 200;
+  }
+
+  private connection(): Promise<KubeClient> {
+    this.clientP ??= loadKubeConfig(this.opts, this.env).then((kc) => new KubeClient(kc, this.opts.timeoutMs));
+    return this.clientP;
+  }
+
+  /** One request through the (lazily built) client. */
+  private async request(method: string, path: string, body?: unknown, contentType?: string): Promise<Json> {
+    return (await this.connection()).request(method, path, body, contentType);
   }
 
   /** Maps a 404/409 of the API to the datastore's errors; other errors pass through. */
@@ -97,7 +108,7 @@ export class KubeDatastore implements Datastore {
     if (KINDS[kind].namespaced && !namespace) throw new InvalidArgumentError(`${kind}: namespace is required`);
     const fetch = async (path: string): Promise<Json | undefined> => {
       try {
-        return await this.client.request('GET', path);
+        return await this.request('GET', path);
       } catch (e) {
         const m = this.mapError(e, ref);
         if (m instanceof NotFoundError) return undefined;
@@ -153,7 +164,8 @@ export class KubeDatastore implements Datastore {
     const items: AnyResource[] = [];
     const revisions: string[] = [];
     for (const s of this.sources(kind, ns)) {
-      const res = await this.call(refOf(kind, '*'), () => listSource(this.client, s));
+      const client = await this.connection();
+      const res = await this.call(refOf(kind, '*'), () => listSource(client, s));
       items.push(...res.items.map((i) => i.r));
       revisions.push(res.revision);
     }
@@ -176,7 +188,7 @@ export class KubeDatastore implements Datastore {
         if (r.kind === 'NetworkPolicy' && r.metadata.name.startsWith(KNP_PREFIX)) throw unsupported('NetworkPolicy', 'create', `${KNP_PREFIX}* policies are Kubernetes NetworkPolicies (read-only here)`);
         delete r.metadata.resourceVersion;
         const c = crdCollection(r.kind);
-        const o = await this.call(ref, () => this.client.request('POST', collectionPath(c, c.namespaced ? r.metadata.namespace ?? '' : undefined), toCustomResource(r)));
+        const o = await this.call(ref, () => this.request('POST', collectionPath(c, c.namespaced ? r.metadata.namespace ?? '' : undefined), toCustomResource(r)));
         return fromCustomResource(r.kind, o) as R;
       }
     }
@@ -190,7 +202,7 @@ export class KubeDatastore implements Datastore {
       case 'profile': throw unsupported('Profile', 'update', 'profiles are derived from Namespaces and ServiceAccounts');
       case 'node': {
         const path = objectPath(NODES, r.metadata.name);
-        const o = await this.call(ref, () => this.client.request('PATCH', path, nodeAnnotationPatch(r as Node), MERGE_PATCH), wanted);
+        const o = await this.call(ref, () => this.request('PATCH', path, nodeAnnotationPatch(r as Node), MERGE_PATCH), wanted);
         return nodeFromKube(o) as R;
       }
       case 'wep': {
@@ -213,7 +225,7 @@ export class KubeDatastore implements Datastore {
           }
           const body = toCustomResource({ ...r, metadata: { ...r.metadata, resourceVersion: rv } } as AnyResource);
           try {
-            const o = await this.call(ref, () => this.client.request('PUT', path, body), rv);
+            const o = await this.call(ref, () => this.request('PUT', path, body), rv);
             return fromCustomResource(r.kind, o) as R;
           } catch (e) {
             if (!(e instanceof ConflictError) || wanted || attempt >= UNCONDITIONAL_RETRIES) throw await this.withActual(e);
@@ -233,7 +245,7 @@ export class KubeDatastore implements Datastore {
         const cur = await this.get(kind, name, namespace) as WorkloadEndpoint;
         if (opts.resourceVersion && opts.resourceVersion !== cur.metadata.resourceVersion) throw new ConflictError(ref, opts.resourceVersion, cur.metadata.resourceVersion);
         const path = objectPath(PODS, cur.spec.pod!, namespace);
-        await this.call(ref, () => this.client.request('PATCH', path, podAnnotationPatch(undefined, cur.metadata.resourceVersion), MERGE_PATCH), cur.metadata.resourceVersion);
+        await this.call(ref, () => this.request('PATCH', path, podAnnotationPatch(undefined, cur.metadata.resourceVersion), MERGE_PATCH), cur.metadata.resourceVersion);
         return cur as KindMap[K];
       }
       case 'crd': {
@@ -245,7 +257,7 @@ export class KubeDatastore implements Datastore {
           const rv = cur.metadata.resourceVersion;
           if (opts.resourceVersion && opts.resourceVersion !== rv) throw new ConflictError(ref, opts.resourceVersion, rv);
           try {
-            await this.call(ref, () => this.client.request('DELETE', path, { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { resourceVersion: rv } }), rv);
+            await this.call(ref, () => this.request('DELETE', path, { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { resourceVersion: rv } }), rv);
             return cur;
           } catch (e) {
             if (!(e instanceof ConflictError) || opts.resourceVersion || attempt >= UNCONDITIONAL_RETRIES) throw await this.withActual(e);
@@ -257,7 +269,7 @@ export class KubeDatastore implements Datastore {
 
   async watch<K extends KindName>(kind: K, opts: WatchOptions, onEvent: (ev: WatchEvent<KindMap[K]>) => void): Promise<Watch> {
     const ns = KINDS[kind].namespaced ? opts.namespace : undefined;
-    const w = new KindWatch<AnyResource>(this.client, this.sources(kind, ns), onEvent as (ev: WatchEvent<AnyResource>) => void, this.retryMs);
+    const w = new KindWatch<AnyResource>(await this.connection(), this.sources(kind, ns), onEvent as (ev: WatchEvent<AnyResource>) => void, this.retryMs);
     await w.open(opts.revision);
     const handle: Watch = {
       close: async () => {
@@ -271,6 +283,16 @@ export class KubeDatastore implements Datastore {
 
   async close(): Promise<void> {
     await Promise.all([...this.watches].map((w) => w.close()));
+  }
+
+  /** The Kubernetes Pod itself (the CNI plugin reads its labels and node), or undefined if there is none. */
+  async getPod(namespace: string, name: string): Promise<Json | undefined> {
+    try {
+      return await this.request('GET', objectPath(PODS, name, namespace));
+    } catch (e) {
+      if (e instanceof KubeApiError && e.code === 404) return undefined;
+      throw e;
+    }
   }
 
   /** A ConflictError completed with the stored resourceVersion, for a message a user can act on. */
@@ -291,7 +313,7 @@ export class KubeDatastore implements Datastore {
     const ref = refOfResource(wep);
     let pod: Json;
     try {
-      pod = await this.client.request('GET', podPath);
+      pod = await this.request('GET', podPath);
     } catch (e) {
       const m = this.mapError(e, ref);
       if (m instanceof NotFoundError) throw new NotFoundError({ kind: 'WorkloadEndpoint', name: wep.metadata.name, namespace: ns });
@@ -309,7 +331,7 @@ export class KubeDatastore implements Datastore {
     const ref = refOfResource(wep);
     if (!wep.spec.ipNetworks?.length) throw new InvalidArgumentError(`WorkloadEndpoint ${ref.namespace}/${ref.name}: with the Kubernetes datastore an endpoint needs ipNetworks (they are kept in the pod's annotations)`);
     try {
-      const o = await this.call(ref, () => this.client.request('PATCH', podPath, podAnnotationPatch(wep, resourceVersion), MERGE_PATCH), resourceVersion);
+      const o = await this.call(ref, () => this.request('PATCH', podPath, podAnnotationPatch(wep, resourceVersion), MERGE_PATCH), resourceVersion);
       const stored = workloadEndpointFromPod(o);
       if (!stored) throw new InvalidArgumentError(`WorkloadEndpoint ${ref.namespace}/${ref.name}: the pod does not form an endpoint (host network or finished)`);
       return stored;

@@ -8,11 +8,10 @@
 // Calico's custom resources and Kubernetes policies) watches each; its revision is the
 // collections' resourceVersions joined by "/".
 
-import { Watch as KubeWatch } from '@kubernetes/client-node';
 import { createLogger } from '@tabby/log';
 import type { Watch, WatchEvent } from '../datastore.js';
 import { ConnectionError, DatastoreError, InvalidArgumentError } from '../errors.js';
-import type { Json, KubeClient } from './client.js';
+import { clientLibrary, type Json, type KubeClient } from './client.js';
 import { collectionPath, type Collection } from './paths.js';
 
 const log = createLogger('datastore');
@@ -205,7 +204,7 @@ class SourceWatch<R> {
         const cause = e.code === 'ECONNREFUSED' ? 'connection refused' : code ? `HTTP ${code} ${e.message}` : e.message;
         finish({ kind: 'failed', error: new ConnectionError(`cannot watch ${path} at ${this.client.server}: ${cause}`, err) });
       };
-      new KubeWatch(this.client.kc).watch(path, query, onLine, onDone).then(
+      clientLibrary().then((lib) => new lib.Watch(this.client.kc).watch(path, query, onLine, onDone)).then(
         (c) => {
           this.controller = c;
           if (this.closed) c.abort();
