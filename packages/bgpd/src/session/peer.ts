@@ -11,7 +11,7 @@ import { decodeNotification, decodeRouteRefresh, encodeKeepalive, encodeNotifica
 import { decodeUpdate, validateUpdate, type UpdateMessage } from '../wire/update.js';
 import { collisionLoser, initialState, step, type DownReason, type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type TimerName } from './fsm.js';
 import { negotiate, ourCapabilities, twoOctetAs, type Negotiated } from './negotiate.js';
-import { preparedSocket, setTtlSecurity, socketFd } from './tcp-md5.js';
+import { preparedSocket, savedSynTtl, setTtlSecurity, socketFd } from './tcp-md5.js';
 
 /**
  * How long incoming messages may be processed in one turn of the event loop. libuv reads a busy
@@ -171,15 +171,23 @@ export class Peer {
   }
 
   /**
-   * GTSM on a connection the peer opened: from now on the kernel drops its packets that came
-   * from too far away (the listener already sent our SYN-ACK with TTL 255). The MD5 key was
-   * checked by the kernel against the listener's keys before the connection was accepted.
+   * GTSM on a connection the peer opened: refused when its SYN came from too far away (the
+   * listener keeps SYNs when a peer uses GTSM), and from now on the kernel drops its packets
+   * that do (the listener already sent our SYN-ACK with TTL 255). The MD5 key was checked by
+   * the kernel against the listener's keys before the connection was accepted.
    */
   private secureIncoming(socket: Socket): boolean {
-    if (this.cfg.ttlSecurity === undefined) return true;
+    const hops = this.cfg.ttlSecurity;
+    if (hops === undefined) return true;
     try {
+      const fd = socketFd(socket);
+      const ttl = savedSynTtl(fd);
+      if (ttl !== undefined && ttl < 256 - hops) {
+        this.noteError(`ttlSecurity: refused a connection whose SYN arrived with TTL ${ttl} (more than ${hops} hop${hops > 1 ? 's' : ''} away; at least ${256 - hops} needed)`);
+        return false;
+      }
       const family = socket.localAddress && socket.localAddress.includes(':') ? 6 : 4;
-      setTtlSecurity(socketFd(socket), family, this.address, this.cfg.ttlSecurity);
+      setTtlSecurity(fd, family, this.address, hops);
       return true;
     } catch (e) {
       this.noteError(`cannot apply ttlSecurity to the incoming connection: ${(e as Error).message}`);

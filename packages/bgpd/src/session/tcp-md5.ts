@@ -19,6 +19,8 @@ const IPPROTO_IP = 0;
 const IPPROTO_TCP = 6;
 const IPPROTO_IPV6 = 41;
 const TCP_MD5SIG = 14;
+const TCP_SAVE_SYN = 27;
+const TCP_SAVED_SYN = 28;
 const IP_TTL = 2;
 const IP_MINTTL = 21;
 const IPV6_UNICAST_HOPS = 16;
@@ -39,6 +41,7 @@ export class SockoptError extends Error {
 interface Libc {
   socket(domain: number, type: number, protocol: number): number;
   setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
+  getsockopt(fd: number, level: number, name: number, value: Buffer, len: number[]): number;
   close(fd: number): number;
   errno(): number;
 }
@@ -55,10 +58,12 @@ function bridge(): Libc {
     const lib = koffi.load('libc.so.6');
     const socket = lib.func('int socket(int, int, int)');
     const setsockopt = lib.func('int setsockopt(int, int, int, const void *, uint32_t)');
+    const getsockopt = lib.func('int getsockopt(int, int, int, _Out_ void *, _Inout_ uint32_t *)');
     const close = lib.func('int close(int)');
     libc = {
       socket: (d, t, p) => socket(d, t, p) as number,
       setsockopt: (fd, level, name, value, len) => setsockopt(fd, level, name, value, len) as number,
+      getsockopt: (fd, level, name, value, len) => getsockopt(fd, level, name, value, len) as number,
       close: (fd) => close(fd) as number,
       errno: () => koffi.errno(),
     };
@@ -168,6 +173,23 @@ export function setTtlSecurity(fd: number, family: 4 | 6, peer: string, hops: nu
   else setopt(fd, IPPROTO_IPV6, IPV6_MINHOPCOUNT, int32(min), `IPV6_MINHOPCOUNT ${min} for peer ${peer}`);
 }
 
+/**
+ * The TTL (IPv4) or hop limit (IPv6) of the SYN that opened an accepted connection, when the
+ * listener kept SYNs (TCP_SAVE_SYN, set by ListenerOptions for GTSM); undefined otherwise. It can
+ * be read once. GTSM needs it: IP_MINTTL set after accept() is too late for the handshake and the
+ * peer's first segments.
+ */
+export function savedSynTtl(fd: number): number | undefined {
+  const c = bridge();
+  const buf = Buffer.alloc(512);
+  const len = [buf.length];
+  if (c.getsockopt(fd, IPPROTO_TCP, TCP_SAVED_SYN, buf, len) !== 0 || !len[0]) return undefined;
+  const version = buf[0]! >> 4;
+  if (version === 4) return buf[8];
+  if (version === 6) return buf[7];
+  return undefined;
+}
+
 export interface OutgoingOptions {
   /** TCP MD5 password for the peer. */
   password?: string | undefined;
@@ -238,6 +260,7 @@ export class ListenerOptions {
     // GTSM peers check the TTL of our SYN-ACK too, which the listener sends.
     if (anyTtlSecurity && !this.maxTtl) {
       try {
+        setopt(fd, IPPROTO_TCP, TCP_SAVE_SYN, int32(1), 'TCP_SAVE_SYN on the listener');
         setopt(fd, family === 4 ? IPPROTO_IP : IPPROTO_IPV6, family === 4 ? IP_TTL : IPV6_UNICAST_HOPS, int32(255), 'TTL 255 on the listener');
         if (family === 6) setopt(fd, IPPROTO_IP, IP_TTL, int32(255), 'IPv4 TTL 255 on the listener');
         this.maxTtl = true;

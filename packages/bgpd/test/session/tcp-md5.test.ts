@@ -2,7 +2,8 @@
 // listener holding the same key; the struct handed to the kernel has the Linux layout.
 import { expect } from 'chai';
 import { createServer, type Server, type Socket } from 'node:net';
-import { ListenerOptions, SockoptError, ipv6Bytes, md5sigStruct, preparedSocket, setMd5Key, socketFd } from '@tabby/bgpd';
+import { connect } from 'node:net';
+import { ListenerOptions, SockoptError, ipv6Bytes, md5sigStruct, preparedSocket, savedSynTtl, setMd5Key, socketFd } from '@tabby/bgpd';
 
 async function listen(host: string): Promise<{ server: Server; port: number; accepted: Socket[] }> {
   const accepted: Socket[] = [];
@@ -94,6 +95,27 @@ describe('TCP MD5 / GTSM socket options (loopback)', function () {
       expect(await tryConnect('127.0.0.1', port, undefined, 1500, 1)).to.equal('hello');
     } finally {
       server.close();
+    }
+  });
+
+  it('a GTSM listener keeps each SYN, so the TTL it arrived with can be checked per peer', async () => {
+    for (const [host, family] of [['127.0.0.1', 4], ['::1', 6]] as const) {
+      const ttls: (number | undefined)[] = [];
+      const server = createServer((s) => { ttls.push(savedSynTtl(socketFd(s))); s.end(); });
+      await new Promise<void>((res) => server.listen({ host, port: 0 }, () => res()));
+      const port = (server.address() as { port: number }).port;
+      const once = (c: Socket) => new Promise<void>((res) => { c.on('close', () => res()); c.on('error', () => res()); c.resume(); });
+      try {
+        await once(connect({ host, port })); // listener without GTSM: nothing saved
+        new ListenerOptions(server).apply(new Map(), true);
+        await once(connect({ host, port })); // ordinary TTL/hop limit (64)
+        const g = preparedSocket(host, { ttlSecurity: 1 });
+        g.connect({ host, port });
+        await once(g); // GTSM sender: 255
+        expect(ttls, `IPv${family}`).to.deep.equal([undefined, 64, 255]);
+      } finally {
+        server.close();
+      }
     }
   });
 
