@@ -352,9 +352,9 @@ export class Speaker {
     for (const p of this.peers.values()) if (!want.some((w) => w.address === p.address)) p.bfdUp();
   }
 
-  /** BFD sessions (control socket, tests). */
-  bfdStatus(): BfdSessionStatus[] {
-    return this.bfd?.statusAll() ?? [];
+  /** BFD sessions and the received packets dropped per reason (control socket `bfd`). */
+  bfdStatus(): { sessions: BfdSessionStatus[]; drops: Record<string, number> } {
+    return { sessions: this.bfd?.statusAll() ?? [], drops: { ...this.bfd?.drops } };
   }
 
   private addPeer(pc: PeerConfig): void {

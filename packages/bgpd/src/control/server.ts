@@ -5,7 +5,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Speaker } from '../speaker.js';
 
-export type ControlRequest = { cmd: 'status' } | { cmd: 'routes' } | { cmd: 'stats' } | { cmd: 'stats-reset' };
+export type ControlRequest = { cmd: 'status' } | { cmd: 'routes' } | { cmd: 'stats' } | { cmd: 'stats-reset' } | { cmd: 'bfd' };
 export type ControlResponse = { ok: true; result: unknown } | { ok: false; error: string };
 
 export const DEFAULT_SOCKET = '/var/run/tabby/bgpd.ctl';
@@ -47,6 +47,7 @@ function handle(line: string, speaker: Speaker): ControlResponse {
     case 'routes': return { ok: true, result: speaker.routes() };
     case 'stats': return { ok: true, result: speaker.stats() };
     case 'stats-reset': speaker.resetStats(); return { ok: true, result: null };
+    case 'bfd': return { ok: true, result: speaker.bfdStatus() };
     default: return { ok: false, error: `unknown command ${JSON.stringify((req as { cmd?: unknown }).cmd)}` };
   }
 }
