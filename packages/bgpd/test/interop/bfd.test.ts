@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNetns, vethPair, tmpDir, startInNetns, startBird, eventually, type Netns, type Daemon } from '@tabby/test-support';
-import { request, type PeerStatus } from '@tabby/bgpd';
+import { request, type BfdSessionStatus, type PeerStatus } from '@tabby/bgpd';
 
 const BGPD = fileURLToPath(new URL('../../../bin/bgpd.js', import.meta.url));
 const HOLD = 30;
@@ -95,7 +95,7 @@ router bgp 65001
   network ${route}
  exit-address-family
 `);
-    const common = (name: string) => ['-f', join(d, `${name}.conf`), '-i', join(d, `${name}.pid`), '--vty_socket', d, '-z', zserv, '-u', 'root', '-g', 'root'];
+    const common = (name: string) => ['-f', join(d, `${name}.conf`), '-i', join(d, `${name}.pid`), '--vty_socket', d, '-z', zserv];
     const zebra = startInNetns(ns, ['/usr/lib/frr/zebra', ...common('zebra')]);
     const vtysh = (...cmds: string[]) => spawnSync('vtysh', ['--vty_socket', d, ...cmds.flatMap((c) => ['-c', c])], { encoding: 'utf8' }).stdout ?? '';
     // bfdd and bgpd connect to zebra's socket; give it a moment to exist.
@@ -124,6 +124,15 @@ for (const setup of [bird2, frr]) {
     const status = async (): Promise<PeerStatus | undefined> => ((await request(sock, { cmd: 'status' })) as PeerStatus[]).find((p) => p.address === addr.peer);
     const kernelHas = () => ourNs.run('ip', ['-j', 'route', 'show', 'proto', '201']).includes(`"${route.split('/')[0]}/24"`);
     const allUp = async () => (await status())?.state === 'up' && (await status())?.bfd === 'Up' && peer!.bfdUp() && kernelHas();
+    const writeConfig = (bfd: string | undefined) => writeFileSync(join(dir, 'bgpd.yaml'), `routerId: ${addr.ours}
+asNumber: 65002
+listen: { address: ${addr.ours}, port: 179 }
+peers:
+  - { address: ${addr.peer}, asNumber: 65001, holdTime: ${HOLD}, connectRetryTime: 1${bfd ? `, bfd: ${bfd}` : ''} }
+originate:
+  - { prefix: 10.${setup.net}.200.0/24 }
+`);
+    const bfdSessions = async () => ((await request(sock, { cmd: 'bfd' })) as { sessions: BfdSessionStatus[] }).sessions;
     const diag = () => `\n--- bgpd (exited: ${bgpd?.exited()}):\n${bgpd?.output()}\n--- ${setup.name}:\n${peer?.output()}`;
 
     before(async () => {
@@ -134,14 +143,7 @@ for (const setup of [bird2, frr]) {
       vethPair(peerNs, `${setup.tag}p`, ourNs, `${setup.tag}o`);
       peerNs.run('ip', ['addr', 'add', `${addr.peer}/24`, 'dev', `${setup.tag}p`]);
       ourNs.run('ip', ['addr', 'add', `${addr.ours}/24`, 'dev', `${setup.tag}o`]);
-      writeFileSync(join(dir, 'bgpd.yaml'), `routerId: ${addr.ours}
-asNumber: 65002
-listen: { address: ${addr.ours}, port: 179 }
-peers:
-  - { address: ${addr.peer}, asNumber: 65001, holdTime: ${HOLD}, connectRetryTime: 1, bfd: { enabled: true, minInterval: ${MIN_INTERVAL}, multiplier: ${MULTIPLIER} } }
-originate:
-  - { prefix: 10.${setup.net}.200.0/24 }
-`);
+      writeConfig(`{ enabled: true, minInterval: ${MIN_INTERVAL}, multiplier: ${MULTIPLIER} }`);
       peer = setup.start(peerNs, dir, addr, route);
       bgpd = startInNetns(ourNs, [process.execPath, BGPD, '--config', join(dir, 'bgpd.yaml'), '--socket', sock, '--log-level', 'debug']);
       try {
@@ -225,5 +227,27 @@ originate:
         expect(drops[reason] ?? 0, `drops counted as ${reason}`).to.be.at.least(20);
       }
     });
+
+    if (setup === bird2) {
+      it('follows config reloads: new timers are polled in without a BGP flap, removal stops BFD, adding it back brings it Up', async () => {
+        const since = (await status())?.since;
+        writeConfig('{ enabled: true, minInterval: 500, multiplier: 3 }');
+        bgpd!.signal('SIGHUP');
+        // BIRD asks for 300 ms: we now send every 500 ms and it detects after 3 × 500 ms.
+        await eventually(async () => (await bfdSessions())[0]?.txIntervalMs === 500, 10_000, 'our TX interval 500 ms');
+        await eventually(async () => (await bfdSessions())[0]?.detectionTimeMs === 1500, 10_000, 'detection time 3 × 500 ms');
+        expect((await bfdSessions())[0]?.state).to.equal('Up');
+        expect((await status())?.since, 'BGP session kept').to.equal(since);
+        writeConfig(undefined);
+        bgpd!.signal('SIGHUP');
+        await eventually(async () => (await bfdSessions()).length === 0, 10_000, 'BFD session removed');
+        expect((await status())?.bfd).to.equal(undefined);
+        await sleep(1500);
+        expect((await status())?.state, 'BGP kept: AdminDown is no failure').to.equal('up');
+        writeConfig(`{ enabled: true, minInterval: ${MIN_INTERVAL}, multiplier: ${MULTIPLIER} }`);
+        bgpd!.signal('SIGHUP');
+        await eventually(allUp, 20_000, 'BFD Up again after it was added back');
+      });
+    }
   });
 }
