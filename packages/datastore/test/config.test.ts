@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpDir } from '@tabby/test-support';
-import { ConfigError, configFromEnv, createDatastore, EtcdDatastore, etcdOptionsOf, loadClientConfig } from '@tabby/datastore';
+import { ConfigError, configFromEnv, configFromFile, createDatastore, EtcdDatastore, etcdOptionsOf, kubeOptionsOf, loadClientConfig } from '@tabby/datastore';
 import { expectReject } from './helpers.js';
 
 describe('client config', () => {
@@ -92,11 +92,21 @@ describe('client config', () => {
   });
 
   describe('createDatastore', () => {
-    it('opens an etcd datastore (lazily) and refuses kubernetes for now', async () => {
+    it('opens an etcd datastore (lazily), or the Kubernetes one, whose kubeconfig must exist', async () => {
       const ds = await createDatastore({ datastoreType: 'etcdv3', etcdEndpoints: ['http://127.0.0.1:1'] });
       expect(ds).to.be.instanceOf(EtcdDatastore);
       await ds.close();
-      await expectReject(createDatastore({ datastoreType: 'kubernetes', etcdEndpoints: [] }), ConfigError, /"kubernetes" is not supported yet/);
+      await expectReject(createDatastore({ datastoreType: 'kubernetes', etcdEndpoints: [], kubeconfig: join(dir, 'no-kubeconfig') }), ConfigError,
+        `kubeconfig ${join(dir, 'no-kubeconfig')} does not exist`);
+    });
+
+    it('reads the Kubernetes settings from the file (k8s* fields) or the environment (K8S_*), as Calico names them', () => {
+      const f = file('k8s.cfg', cfg('  datastoreType: kubernetes\n  kubeconfig: /etc/k\n  k8sAPIEndpoint: https://10.96.0.1:443\n  k8sAPIToken: t\n  k8sInsecureSkipTLSVerify: true\n'));
+      expect(kubeOptionsOf(configFromFile(f))).to.deep.equal({ kubeconfig: '/etc/k', apiEndpoint: 'https://10.96.0.1:443', token: 't', insecureSkipTLSVerify: true });
+      const env = { DATASTORE_TYPE: 'kubernetes', K8S_API_ENDPOINT: 'https://k:6443', K8S_CA_FILE: '/ca', K8S_CERT_FILE: '/c', K8S_KEY_FILE: '/k', K8S_INSECURE_SKIP_TLS_VERIFY: 'false' };
+      expect(kubeOptionsOf(configFromEnv(env))).to.deep.equal({ apiEndpoint: 'https://k:6443', caFile: '/ca', certFile: '/c', keyFile: '/k', insecureSkipTLSVerify: false });
+      expect(() => configFromEnv({ ...env, K8S_INSECURE_SKIP_TLS_VERIFY: 'maybe' })).to.throw(ConfigError, 'K8S_INSECURE_SKIP_TLS_VERIFY: must be true or false, not "maybe"');
+      expect(() => configFromEnv({ ...env, K8S_API_ENDPOINT: 'k:6443' })).to.throw(ConfigError, 'K8S_API_ENDPOINT: "k:6443" is not a Kubernetes API URL');
     });
 
     it('passes credentials only when both username and password are set, as Calico does', () => {
