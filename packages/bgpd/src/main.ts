@@ -64,8 +64,8 @@ function statusTable(rows: PeerStatus[]): string {
 async function ctl(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { socket: { type: 'string', short: 's' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
   const cmd = positionals[0] ?? 'status';
-  if (cmd !== 'status' && cmd !== 'routes' && cmd !== 'stats') {
-    process.stderr.write(`bgpd ctl: unknown command ${cmd} (status, routes, stats)\n`);
+  if (cmd !== 'status' && cmd !== 'routes' && cmd !== 'stats' && cmd !== 'bfd') {
+    process.stderr.write(`bgpd ctl: unknown command ${cmd} (status, routes, stats, bfd)\n`);
     return 2;
   }
   try {

@@ -88,7 +88,14 @@ export class BfdManager {
 
   private listen(type: 'udp4' | 'udp6', address: string): void {
     const s = createSocket({ type, ...(type === 'udp6' ? { ipv6Only: true } : {}) });
-    s.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
+    s.on('message', (msg, rinfo) => {
+      try {
+        this.onMessage(msg, rinfo);
+      } catch (e) {
+        // A bug, not the peer's doing; never worth the daemon.
+        this.log.error('BFD: error handling a control packet', { from: rinfo.address, error: (e as Error).message });
+      }
+    });
     s.on('error', (e) => {
       // Without a receive socket sessions never come Up, and BGP is then left alone.
       this.log.error('BFD: cannot receive control packets', { address: `${address}:${this.port}`, error: e.message });
