@@ -84,7 +84,7 @@ export interface KubeApiTestServer {
   remove(path: string): Obj;
   list(collectionPath: string): Obj[];
   /** Requests seen (method and path with query), for tests that check what a client sent. */
-  readonly requests: { method: string; url: string; contentType?: string }[];
+  readonly requests: { method: string; url: string; contentType?: string; status?: number }[];
   close(): Promise<void>;
 }
 
@@ -422,6 +422,8 @@ export async function startKubeApiTestServer(opts: KubeApiTestServerOptions = {}
     const fields = parseFieldSelector(q.get('fieldSelector') ?? '');
     const from = q.get('resourceVersion');
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    const entry = requests.at(-1);
+    if (entry) entry.status = 200;
     res.flushHeaders(); // the client's watch() settles on the headers, as with a real apiserver
     let timer: NodeJS.Timeout | undefined;
     const w: Watcher = {
@@ -484,8 +486,10 @@ export async function startKubeApiTestServer(opts: KubeApiTestServerOptions = {}
     const url = new URL(req.url ?? '/', 'http://x');
     const method = req.method ?? 'GET';
     const contentType = req.headers['content-type'];
-    requests.push({ method, url: url.pathname + url.search, ...(contentType ? { contentType } : {}) });
+    const entry: KubeApiTestServer['requests'][number] = { method, url: url.pathname + url.search, ...(contentType ? { contentType } : {}) };
+    requests.push(entry);
     const reply = (code: number, body: Obj) => {
+      entry.status = code;
       res.writeHead(code, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify(body));
     };
