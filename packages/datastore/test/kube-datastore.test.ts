@@ -229,6 +229,18 @@ describe('kubernetes datastore', function () {
       }
     });
 
+    it('a cluster without Calico\'s CRDs gets a message saying so', async () => {
+      const bare = await startKubeApiTestServer({ omit: ['crd.projectcalico.org/ippools'] });
+      const other = new KubeDatastore({ kubeconfig: bare.kubeconfig });
+      try {
+        await expectReject(other.list('IPPool'), Error, `the Kubernetes API at ${bare.url} does not serve /apis/crd.projectcalico.org/v1/ippools (are the crd.projectcalico.org CustomResourceDefinitions installed?)`);
+        await expectReject(other.watch('IPPool', {}, () => undefined), Error, /does not serve \/apis\/crd\.projectcalico\.org\/v1\/ippools/);
+      } finally {
+        await other.close();
+        await bare.close();
+      }
+    });
+
     it('K8S_API_ENDPOINT and K8S_API_TOKEN override the kubeconfig; a wrong token is a clear ConnectionError', async () => {
       const cfg = configFromEnv({ DATASTORE_TYPE: 'kubernetes', KUBECONFIG: kube.kubeconfig, K8S_API_TOKEN: 'wrong' });
       const bad = await createDatastore(cfg);

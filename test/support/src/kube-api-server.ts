@@ -55,6 +55,8 @@ const basePath = (t: KubeResourceType) => (t.group ? `/apis/${t.group}/${t.versi
 export interface KubeApiTestServerOptions {
   /** How often watches with allowWatchBookmarks get a BOOKMARK (default 0: only on bookmarkNow()). */
   bookmarkIntervalMs?: number;
+  /** Collections not to serve, as `<group>/<plural>` (core: `/pods`), e.g. a cluster without a CRD: `crd.projectcalico.org/ippools`. */
+  omit?: string[];
 }
 
 export interface KubeApiTestServer {
@@ -252,6 +254,7 @@ export async function startKubeApiTestServer(opts: KubeApiTestServerOptions = {}
   const watchers = new Set<Watcher>();
   const requests: KubeApiTestServer['requests'] = [];
 
+  const served = KUBE_TEST_RESOURCES.filter((t) => !(opts.omit ?? []).includes(`${t.group}/${t.plural}`));
   const keyOf = (t: KubeResourceType, ns: string | undefined, name: string) => `${basePath(t)}/${t.plural}/${ns ?? ''}/${name}`;
   const gr = (t: KubeResourceType) => ({ group: t.group, kind: t.plural });
   const notFound = (t: KubeResourceType, name: string) => new StatusError(404, 'NotFound', `${t.plural}${t.group ? '.' + t.group : ''} "${name}" not found`, { name, ...gr(t) });
@@ -272,7 +275,7 @@ export async function startKubeApiTestServer(opts: KubeApiTestServerOptions = {}
       version = segs[2]!;
       rest = segs.slice(3);
     } else throw new StatusError(404, 'NotFound', `the server could not find the requested resource (${path})`);
-    const types = KUBE_TEST_RESOURCES.filter((t) => t.group === group && t.version === version);
+    const types = served.filter((t) => t.group === group && t.version === version);
     if (rest[0] === 'namespaces' && rest.length >= 3) {
       const t = types.find((x) => x.plural === rest[2] && x.namespaced);
       if (!t || rest.length > 4) throw new StatusError(404, 'NotFound', `the server could not find the requested resource (${path})`);
@@ -461,7 +464,7 @@ export async function startKubeApiTestServer(opts: KubeApiTestServerOptions = {}
   function discovery(path: string): Obj | undefined {
     for (const gv of new Set(KUBE_TEST_RESOURCES.map((t) => basePath(t)))) {
       if (path.replace(/\/$/, '') !== gv) continue;
-      const types = KUBE_TEST_RESOURCES.filter((t) => basePath(t) === gv);
+      const types = served.filter((t) => basePath(t) === gv);
       return {
         kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf(types[0]!),
         resources: types.map((t) => ({ name: t.plural, singularName: t.kind.toLowerCase(), namespaced: t.namespaced, kind: t.kind, verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] })),

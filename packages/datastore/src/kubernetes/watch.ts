@@ -11,7 +11,7 @@
 import { createLogger } from '@tabby/log';
 import type { Watch, WatchEvent } from '../datastore.js';
 import { ConnectionError, DatastoreError, InvalidArgumentError } from '../errors.js';
-import { clientLibrary, type Json, type KubeClient } from './client.js';
+import { clientLibrary, KubeApiError, type Json, type KubeClient } from './client.js';
 import { collectionPath, type Collection } from './paths.js';
 
 const log = createLogger('datastore');
@@ -26,7 +26,17 @@ export interface Source<R> {
 }
 
 export async function listSource<R>(client: KubeClient, s: Source<R>): Promise<{ items: { key: string; r: R }[]; revision: string }> {
-  const res = await client.request('GET', collectionPath(s.collection, s.namespace));
+  const path = collectionPath(s.collection, s.namespace);
+  let res: Json;
+  try {
+    res = await client.request('GET', path);
+  } catch (e) {
+    if (e instanceof KubeApiError && e.code === 404) {
+      const crd = s.collection.base.includes('crd.projectcalico.org') ? ' (are the crd.projectcalico.org CustomResourceDefinitions installed?)' : '';
+      throw new DatastoreError(`the Kubernetes API at ${client.server} does not serve ${path}${crd}`);
+    }
+    throw e;
+  }
   const items: { key: string; r: R }[] = [];
   for (const o of (res['items'] ?? []) as Json[]) {
     const r = safeConvert(s, o);
