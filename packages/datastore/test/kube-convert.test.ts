@@ -151,7 +151,7 @@ describe('kubernetes conversion: nodes', () => {
         bgp: { ipv4Address: '10.0.0.5/24', asNumber: 64513, routeReflectorClusterID: '1.2.3.4', ipv4IPIPTunnelAddr: '10.244.0.1' },
         ipv4VXLANTunnelAddr: '10.244.0.2',
         orchRefs: [{ orchestrator: 'k8s', nodeName: 'node-1' }],
-        addresses: [{ address: '10.0.0.5', type: 'CalicoNodeIP' }, { address: '10.0.0.5', type: 'InternalIP' }],
+        addresses: [{ address: '10.0.0.5/24', type: 'CalicoNodeIP' }, { address: '10.0.0.5', type: 'InternalIP' }],
       },
       status: { podCIDRs: ['10.244.0.0/24'] },
     });

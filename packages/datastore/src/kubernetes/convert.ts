@@ -82,7 +82,8 @@ export function nodeFromKube(k: Json): Node {
   const name = String(k['metadata']?.['name']);
   spec['orchRefs'] = [{ orchestrator: 'k8s', nodeName: name }];
   const addresses: NodeAddress[] = [];
-  for (const ip of [a('ipv4Address'), a('ipv6Address')]) if (ip) addresses.push({ address: ip.split('/')[0]!, type: 'CalicoNodeIP' });
+  // In the CIDR form the node agent writes, so that a re-registration finds nothing to change.
+  for (const ip of [a('ipv4Address'), a('ipv6Address')]) if (ip) addresses.push({ address: ip, type: 'CalicoNodeIP' });
   for (const ka of (k['status']?.['addresses'] ?? []) as Json[]) {
     if (ka['type'] === 'InternalIP' || ka['type'] === 'ExternalIP') addresses.push({ address: String(ka['address']), type: ka['type'] });
   }
