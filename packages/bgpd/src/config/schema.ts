@@ -38,7 +38,7 @@ export interface PeerConfig {
   /** This iBGP peer is a route reflector client of ours (RFC 4456). */
   routeReflectorClient: boolean;
   /** BFD (RFC 5880/5881, single hop): a dead forwarding path ends the session within minInterval × multiplier ms. */
-  bfd?: BfdConfig;
+  bfd: BfdConfig;
   /** TCP MD5 signature password (RFC 2385), on both our outgoing and the peer's incoming connections. */
   password?: string;
   /**
@@ -238,7 +238,7 @@ function peer(v: unknown, path: string, globalAs: number): PeerConfig {
     errorHandling: errorHandling(v['errorHandling'], `${path}.errorHandling`),
     gracefulRestart: gracefulRestart(v['gracefulRestart'], `${path}.gracefulRestart`),
     routeReflectorClient: bool(v['routeReflectorClient'], `${path}.routeReflectorClient`, false),
-    ...(v['bfd'] !== undefined ? { bfd: parseBfdConfig(v['bfd'], `${path}.bfd`, (field, value, reason) => { throw new ConfigError(field, value, reason); }) } : {}),
+    bfd: parseBfdConfig(v['bfd'], `${path}.bfd`, (field, value, reason) => { throw new ConfigError(field, value, reason); }),
     nextHop: nextHop(v['nextHop'], `${path}.nextHop`),
     allowLocalAs: int(v['allowLocalAs'], `${path}.allowLocalAs`, 0, 255, 0),
     ...(v['password'] !== undefined ? { password: password(v['password'], `${path}.password`) } : {}),

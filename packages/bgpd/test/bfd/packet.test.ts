@@ -87,8 +87,8 @@ describe('BFD control packet codec (RFC 5880 §4.1, §6.8.6)', () => {
 describe('BFD peer config', () => {
   const doc = (bfd: unknown) => ({ routerId: '10.0.0.1', asNumber: 65001, peers: [{ address: '10.0.0.2', asNumber: 65002, bfd }] });
 
-  it('is absent by default, `true` gives 300 ms × 3, and explicit values are kept', () => {
-    expect(parseConfig({ routerId: '10.0.0.1', asNumber: 65001, peers: [{ address: '10.0.0.2', asNumber: 65002 }] }).peers[0]!.bfd).to.equal(undefined);
+  it('is off by default, `true` gives 300 ms × 3, and explicit values are kept', () => {
+    expect(parseConfig({ routerId: '10.0.0.1', asNumber: 65001, peers: [{ address: '10.0.0.2', asNumber: 65002 }] }).peers[0]!.bfd).to.deep.equal({ enabled: false, minInterval: 300, multiplier: 3 });
     expect(parseConfig(doc(false)).peers[0]!.bfd).to.deep.equal({ enabled: false, minInterval: 300, multiplier: 3 });
     expect(parseConfig(doc(true)).peers[0]!.bfd).to.deep.equal({ enabled: true, minInterval: 300, multiplier: 3 });
     expect(parseConfig(doc({ minInterval: 100 })).peers[0]!.bfd).to.deep.equal({ enabled: true, minInterval: 100, multiplier: 3 });
