@@ -229,6 +229,30 @@ describe('kubernetes datastore', function () {
       }
     });
 
+    it('over TLS with the CA the kubeconfig names: reads, writes and watches; a CA that did not sign the server is refused', async () => {
+      const secure = await startKubeApiTestServer({ tls: true });
+      const stranger = await startKubeApiTestServer({ tls: true });
+      const other = new KubeDatastore({ kubeconfig: secure.kubeconfig });
+      const wrongCa = new KubeDatastore({ kubeconfig: secure.kubeconfig, caFile: stranger.caFile! }, {});
+      try {
+        expect(secure.url).to.match(/^https:\/\//);
+        const ev = new Events<AnyResource>();
+        const w = await other.watch('IPPool', {}, ev.push);
+        open.push(w);
+        await other.create(pool('tls1', '10.60.0.0/16'));
+        await ev.until((l) => l.length >= 2);
+        expect(ev.shown()).to.deep.equal(['resync()', 'added(tls1)']);
+        const e = await expectReject(wrongCa.get('IPPool', 'tls1'), Error);
+        expect(e.name).to.equal('ConnectionError');
+        expect(e.message).to.match(/^cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:\d+: TLS: the server's certificate is not trusted \(.+\); check the CA in the kubeconfig or K8S_CA_FILE$/);
+      } finally {
+        await other.close();
+        await wrongCa.close();
+        await secure.close();
+        await stranger.close();
+      }
+    });
+
     it('a cluster without Calico\'s CRDs gets a message saying so', async () => {
       const bare = await startKubeApiTestServer({ omit: ['crd.projectcalico.org/ippools'] });
       const other = new KubeDatastore({ kubeconfig: bare.kubeconfig });

@@ -11,12 +11,15 @@
 //  - equality/set label selectors and equality field selectors on list and watch,
 //  - bearer-token authentication, and a kubeconfig file pointing at itself.
 // Deliberately missing: admission (namespaces need not exist), validation of object schemas,
-// subresources (status, scale), server-side apply, pagination, TLS (the kubeconfig sets
-// insecure-skip-tls-verify on an http:// server, which the client accepts only that way).
+// subresources (status, scale), server-side apply, pagination, client certificates. Plain
+// http:// by default (the kubeconfig then sets insecure-skip-tls-verify, which the client
+// requires for http); `tls: true` serves https:// with a throwaway CA named in the kubeconfig.
 
+import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +60,8 @@ export interface KubeApiTestServerOptions {
   bookmarkIntervalMs?: number;
   /** Collections not to serve, as `<group>/<plural>` (core: `/pods`), e.g. a cluster without a CRD: `crd.projectcalico.org/ippools`. */
   omit?: string[];
+  /** Serve https:// with a throwaway CA (its file is `caFile`, and the kubeconfig names it). */
+  tls?: boolean;
 }
 
 export interface KubeApiTestServer {
@@ -65,6 +70,8 @@ export interface KubeApiTestServer {
   readonly token: string;
   /** A kubeconfig file (bearer token, insecure-skip-tls-verify) pointing at this server. */
   readonly kubeconfig: string;
+  /** With tls: the CA that signed the server's certificate. */
+  readonly caFile?: string;
   /** The current global resourceVersion. */
   resourceVersion(): number;
   /** Forgets the history up to `rv` (default: now): watches from an older resourceVersion get 410 Expired. */
@@ -243,6 +250,19 @@ function jsonPatch(doc: Obj, ops: unknown): Obj {
 }
 
 // ---- the server -------------------------------------------------------------------------------
+
+/** A CA and a server certificate for 127.0.0.1, throwaway. */
+function makeServerCert(dir: string): { ca: string; cert: string; key: string } {
+  const openssl = (args: string[]) => {
+    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (r.error || r.status !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${r.error?.message ?? r.stderr}`);
+  };
+  writeFileSync(join(dir, 'server.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=tabby-kube-test-ca']);
+  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=tabby-kube-test']);
+  openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'server.cnf']);
+  return { ca: join(dir, 'ca.pem'), cert: join(dir, 'server.pem'), key: join(dir, 'server.key') };
+}
 
 export async function startKubeApiTestServer(opts: KubeApiTestServerOptions = {}): Promise<KubeApiTestServer> {
   const token = randomBytes(16).toString('hex');
@@ -522,18 +542,27 @@ export async function startKubeApiTestServer(opts: KubeApiTestServerOptions = {}
     }
   }
 
-  const server: Server = createServer((req, res) => { void handle(req, res); });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const dir = mkdtempSync(join(tmpdir(), 'tabby-kube-test-'));
+  let server: Server;
+  let certs: { ca: string; cert: string; key: string } | undefined;
+  try {
+    certs = opts.tls ? makeServerCert(dir) : undefined;
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => { void handle(req, res); };
+    server = certs ? createHttpsServer({ cert: readFileSync(certs.cert), key: readFileSync(certs.key) }, onRequest) : createServer(onRequest);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  const url = `${certs ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const kubeconfig = join(dir, 'kubeconfig');
   // JSON is YAML: the client's loader reads it like any kubeconfig.
   writeFileSync(kubeconfig, JSON.stringify({
     apiVersion: 'v1', kind: 'Config', 'current-context': 'tabby-test',
-    clusters: [{ name: 'tabby-test', cluster: { server: url, 'insecure-skip-tls-verify': true } }],
+    clusters: [{ name: 'tabby-test', cluster: certs ? { server: url, 'certificate-authority': certs.ca } : { server: url, 'insecure-skip-tls-verify': true } }],
     users: [{ name: 'tabby-test', user: { token } }],
     contexts: [{ name: 'tabby-test', context: { cluster: 'tabby-test', user: 'tabby-test' } }],
   }, null, 2));
@@ -554,7 +583,7 @@ export async function startKubeApiTestServer(opts: KubeApiTestServerOptions = {}
   };
 
   return {
-    url, token, kubeconfig, requests,
+    url, token, kubeconfig, requests, ...(certs ? { caFile: certs.ca } : {}),
     resourceVersion: () => rv,
     compact(at = rv) {
       compactedAt = at;

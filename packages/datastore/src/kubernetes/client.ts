@@ -108,6 +108,10 @@ function socketCause(e: NodeJS.ErrnoException): string {
     case 'ENOTFOUND': case 'EAI_AGAIN': return 'host name not found';
     case 'EHOSTUNREACH': case 'ENETUNREACH': return 'host unreachable';
     case 'ECONNRESET': return 'connection reset by the server';
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE': case 'SELF_SIGNED_CERT_IN_CHAIN': case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY': case 'CERT_HAS_EXPIRED':
+      return `TLS: the server's certificate is not trusted (${e.message}); check the CA in the kubeconfig or K8S_CA_FILE`;
+    case 'ERR_TLS_CERT_ALTNAME_INVALID': return `TLS: the server's certificate does not name this host (${e.message})`;
     default: return e.message;
   }
 }
