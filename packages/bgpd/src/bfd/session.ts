@@ -57,6 +57,8 @@ export class BfdSession {
   remoteMinRx = 1;
   /** A Poll Sequence of ours is in progress. */
   polling = false;
+  /** The peer asked for Demand mode (D bit): no periodic packets to it while both are Up (§6.8.7). */
+  remoteDemand = false;
   readonly counters: BfdSessionCounters = { packetsIn: 0, packetsOut: 0, ups: 0, downs: 0 };
   /** Clock time of the last state change. */
   since: number;
@@ -153,6 +155,7 @@ export class BfdSession {
     this.remoteDiag = p.diag;
     this.remoteDetectMult = p.detectMult;
     this.remoteDesiredMinTx = p.desiredMinTx;
+    this.remoteDemand = p.demand;
     const minRxChanged = p.requiredMinRx !== this.remoteMinRx;
     this.remoteMinRx = p.requiredMinRx;
     if (this.state === 'AdminDown') return;
@@ -231,7 +234,8 @@ export class BfdSession {
     if (this.remoteMinRx === 0) return;
     this.txTimer = this.clock.setTimeout(() => {
       this.txTimer = undefined;
-      this.transmit();
+      const quiet = this.remoteDemand && this.state === 'Up' && this.remoteState === 'Up' && !this.polling;
+      if (!quiet) this.transmit();
       this.scheduleTx();
     }, this.jitteredInterval());
   }

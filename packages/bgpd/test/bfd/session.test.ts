@@ -214,6 +214,20 @@ describe('BFD session state machine (RFC 5880 §6.8)', () => {
     expect(h.sent).to.have.length(0);
   });
 
+  it('sends no periodic packets to a peer in Demand mode while both are Up, but still polls and answers Polls', () => {
+    const h = harness();
+    bringUp(h);
+    h.s.receive(peer('Up', h.s.localDiscriminator, { final: true, demand: true }));
+    h.sent.length = 0;
+    h.clock.advance(600); // within the detection time
+    expect(h.sent).to.have.length(0);
+    h.s.receive(peer('Up', h.s.localDiscriminator, { demand: true, poll: true }));
+    expect(h.sent.map(({ p }) => p.final)).to.deep.equal([true]);
+    h.s.reconfigure({ minInterval: 200, multiplier: 3 });
+    h.clock.advance(300);
+    expect(h.sent.some(({ p }) => p.poll)).to.equal(true);
+  });
+
   it('stop() sends AdminDown with diag 7 and then nothing; packets are ignored afterwards', () => {
     const h = harness();
     bringUp(h);
