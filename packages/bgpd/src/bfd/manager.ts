@@ -96,9 +96,11 @@ export class BfdManager {
         this.log.error('BFD: error handling a control packet', { from: rinfo.address, error: (e as Error).message });
       }
     });
-    s.on('error', (e) => {
+    s.on('error', (e: NodeJS.ErrnoException) => {
       // Without a receive socket sessions never come Up, and BGP is then left alone.
-      this.log.error('BFD: cannot receive control packets', { address: `${address}:${this.port}`, error: e.message });
+      const noIPv6 = type === 'udp6' && (e.code === 'EAFNOSUPPORT' || e.code === 'EADDRNOTAVAIL');
+      if (noIPv6) this.log.info('BFD: no IPv6 on this host; IPv6 BFD sessions cannot come Up', { error: e.message });
+      else this.log.error('BFD: cannot receive control packets', { address: `${address}:${this.port}`, error: e.message });
       s.close();
       const i = this.rx.indexOf(s);
       if (i >= 0) this.rx.splice(i, 1);
