@@ -23,6 +23,7 @@ const B = net(1), F = net(2), G = net(3), D = net(4), M = net(5);
 const T = { peer: '10.213.6.2', router: '10.213.6.1' };
 const KEYS = { b: 'bird-secret', f: 'frr-secret', g: 'gobgp-secret' };
 const FRR_SEES_OUR_AS = 64999;
+const NOWHERE = '10.213.1.77';
 
 interface PeerKnobs {
   password?: string;
@@ -64,6 +65,8 @@ describe('bgpd hardening against BIRD 2, FRR and GoBGP (netns): MD5, GTSM, maxPr
       peer(G.peer, 65103, knobs.g),
       peer(D.peer, 65104, knobs.d),
       peer(T.peer, 65105, knobs.t),
+      // A source address this host does not have.
+      `  - { address: ${NOWHERE}, asNumber: 65109, connectRetryTime: 1, sourceAddress: 10.213.9.9 }`,
       'kernel: { enabled: false }',
     ].join('\n') + '\n');
   };
@@ -166,16 +169,23 @@ router bgp 65102
     cfgFile = join(dir, 'bgpd.yaml');
     sock = join(dir, 'bgpd.ctl');
     writeConfig();
-    bgpd = startInNetns(ours, [process.execPath, BGPD, '--config', cfgFile, '--socket', sock, '--log-level', 'debug']);
+    bgpd = startInNetns(ours, [process.execPath, BGPD, '--config', cfgFile, '--socket', sock, ...(process.env['HD_DEBUG'] ? ['--log-level', 'debug'] : [])]);
     daemons.push(bgpd);
     await eventually(async () => { await status(B.peer); return true; }, 10_000, `bgpd control socket; ${why()}`);
   });
 
   after(async () => {
+    if (process.env['HD_DUMP']) writeFileSync(process.env['HD_DUMP'], bgpd?.output() ?? '');
     for (const d of daemons) await d.stop();
     for (const b of [birdB, birdD, birdT]) await b?.stop();
     for (const n of nss) n.delete();
     if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sourceAddress not on this host: a clear reason in status, logged once however often it retries', async () => {
+    await eventually(async () => /sourceAddress 10\.213\.9\.9 is not an address of this host \(EADDRNOTAVAIL\)/.test((await status(NOWHERE))?.info ?? ''), 10_000, `EADDRNOTAVAIL in status; ${why()}`);
+    await new Promise((r) => setTimeout(r, 2500)); // several connect retries (every 1 s)
+    expect(bgpd.output().match(/is not an address of this host/g), why()).to.have.length(1);
   });
 
   it('MD5: matching keys establish with BIRD 2, FRR and GoBGP (keyed kernels drop unsigned segments, so both directions were signed)', async () => {
@@ -205,7 +215,7 @@ router bgp 65102
     await eventually(async () => (await up(D.peer)) && peerUp.d(), 15_000, `direct GTSM peer established; ${why()}`);
     await neverUp(8_000, [[T.peer, peerUp.t]]);
     // BIRD's own connections were refused on their SYN's TTL (ours never got its SYN-ACK through).
-    expect(bgpd.output()).to.include('refused a connection whose SYN arrived with TTL 254');
+    await eventually(async () => /refused a connection whose SYN arrived with TTL 254/.test(`${(await status(T.peer))?.info} ${bgpd.output()}`), 5000, `the TTL refusal in status or log; ${why()}`);
     knobs.t = { extra: 'ttlSecurity: 2' };
     reload();
     await eventually(async () => (await up(T.peer)) && peerUp.t(), 15_000, `GTSM peer two hops away with ttlSecurity 2; ${why()}`);
@@ -242,8 +252,9 @@ router bgp 65102
     knobs.b = { password: KEYS.b, extra: 'maxPrefixes: 3, allowLocalAs: 1' }; // now 4
     reload();
     await eventually(() => /Maximum number of prefixes reached/i.test(birdB.birdc('show', 'protocols', 'all', 'tabby')), 15_000, `BIRD got Cease/1; ${why()}; BIRD: ${birdB.birdc('show', 'protocols', 'all', 'tabby')}`);
-    expect(bgpd.output()).to.match(/maximum number of prefixes reached/);
+    await eventually(() => /maximum number of prefixes reached \{"peer":"10\.213\.1\.1","limit":3,"received":4\}/.test(bgpd.output()), 5000, 'our log says why');
     // It keeps trying with a growing backoff and is cut off again every time.
     await eventually(async () => !(await up(B.peer)) && /Maximum Number of Prefixes Reached/i.test((await status(B.peer))?.info ?? '') && !(await routes()).some((r) => r.from === B.peer), 10_000, 'down, with the reason in status and no routes from BIRD');
   });
+
 });
