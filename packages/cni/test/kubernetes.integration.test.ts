@@ -144,4 +144,17 @@ describe('tabby CNI plugin with the Kubernetes datastore (API test server, real 
     expect(r2.json!['msg']).to.equal("pod shop/elsewhere is scheduled to node node-2, but this node's nodename is node-1");
     expect(kube.list(`${CRD}/ipamhandles`)).to.deep.equal([]);
   });
+
+  it('DEL after the pod object is gone (force-deleted) still releases the address', async () => {
+    mkPod('gone-0', {});
+    const pod = node.createPod();
+    const id = cid();
+    expectOk(await call('ADD', pod, 'gone-0', id));
+    expect(kube.list(`${CRD}/ipamhandles`).map((h) => h['metadata']['name'])).to.deep.equal([`k8s-pod-network.${id}`]);
+    kube.remove('/api/v1/namespaces/shop/pods/gone-0');
+    expectOk(await call('DEL', pod, 'gone-0', id));
+    expect(kube.list(`${CRD}/ipamhandles`)).to.deep.equal([]);
+    const used = kube.list(`${CRD}/ipamblocks`).flatMap((b) => (b['spec']['allocations'] as unknown[]).filter((a) => a !== null));
+    expect(used).to.deep.equal([]);
+  });
 });
