@@ -131,24 +131,44 @@ export class Peer {
   }
 
   stop(): void {
+    this.clearBfdHold();
     this.dispatch({ type: 'stop' });
   }
 
   /** Held down by BFD (RFC 5882): not restarted until BFD reports the path Up again. */
   private bfdHeld = false;
+  private bfdHoldTimer: NodeJS.Timeout | undefined;
 
-  /** BFD says the forwarding path to the peer is dead: end the session now and hold it down. */
+  /**
+   * BFD says the forwarding path to the peer is dead: end the session now and hold it down until
+   * BFD is Up again. A peer whose BFD stopped without AdminDown looks the same, so the hold ends
+   * after the BGP hold time (when BGP alone would have noticed a dead path); the session then
+   * starts as usual and runs unprotected until BFD comes Up.
+   */
   bfdDown(why: string): void {
     this.log.warn('BFD down: ending the session', { peer: this.address, state: this.state.name, why });
+    this.clearBfdHold();
     this.bfdHeld = true;
+    const seconds = this.cfg.holdTime || 90;
+    this.bfdHoldTimer = setTimeout(() => {
+      if (!this.bfdHeld) return;
+      this.log.warn('BFD still down after the hold time: starting the BGP session without it', { peer: this.address, seconds });
+      this.bfdUp();
+    }, seconds * 1000);
     this.dispatch({ type: 'bfd-down' });
   }
 
   /** BFD is Up again (or no longer configured): a session held down by BFD starts again. */
   bfdUp(): void {
     if (!this.bfdHeld) return;
-    this.bfdHeld = false;
+    this.clearBfdHold();
     if (this.state.name === 'Idle' && !this.state.autoStart) this.start();
+  }
+
+  private clearBfdHold(): void {
+    clearTimeout(this.bfdHoldTimer);
+    this.bfdHoldTimer = undefined;
+    this.bfdHeld = false;
   }
 
   /** Offered by the speaker's listener; returns false when this peer cannot take it. */
@@ -238,6 +258,7 @@ export class Peer {
    * keeps our routes (RFC 4724) until we are back.
    */
   stopForRestart(): void {
+    this.clearBfdHold();
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     const s = this.socket;
@@ -567,6 +588,7 @@ export class Peer {
 
   /** Stops everything without ceremony (daemon shutdown after stop()). */
   destroy(): void {
+    this.clearBfdHold();
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     this.socket?.destroy();

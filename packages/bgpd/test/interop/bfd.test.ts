@@ -35,6 +35,8 @@ interface PeerUnderTest {
   freeze: Daemon[];
   all: Daemon[];
   output(): string;
+  /** Reconfigures the peer without BFD (BIRD only). */
+  disableBfd?(): void;
 }
 
 interface Setup {
@@ -51,24 +53,26 @@ const bird2: Setup = {
   start: (ns, dir, { addr, route }) => {
     const d = join(dir, 'bird');
     mkdirSync(d);
-    const proto = (af: Af) => `
+    const proto = (af: Af, bfd = true) => `
 protocol static originated_${af} { ip${af}; route ${route[af]} blackhole; }
 protocol bgp tabby_${af} {
   local ${addr[af].peer} as 65001; neighbor ${addr[af].ours} as 65002;
   hold time ${HOLD}; keepalive time 10; connect retry time 1; error wait time 1, 5;
-  bfd on;
+  bfd ${bfd ? 'on' : 'off'};
   ip${af} { import all; export where proto = "originated_${af}"; };
 }`;
-    const bird = startBird(ns, d, `router id ${addr.v4.peer};
+    const config = (bfd: boolean) => `router id ${addr.v4.peer};
 protocol device {}
-protocol bfd { interface "*" { interval ${MIN_INTERVAL} ms; multiplier ${MULTIPLIER}; }; }
-${AFS.map(proto).join('\n')}
-`);
+${bfd ? `protocol bfd { interface "*" { interval ${MIN_INTERVAL} ms; multiplier ${MULTIPLIER}; }; }` : ''}
+${AFS.map((af) => proto(af, bfd)).join('\n')}
+`;
+    const bird = startBird(ns, d, config(true));
     return {
       bfdUp: (ours) => bird.birdc('show', 'bfd', 'sessions').split('\n').some((l) => l.startsWith(`${ours} `) && /\bUp\b/.test(l)),
       freeze: [bird],
       all: [bird],
       output: () => `${bird.output()}\n${bird.birdc('show', 'bfd', 'sessions')}\n${bird.birdc('show', 'protocols', 'all')}`,
+      disableBfd: () => bird.reconfigure(config(false)),
     };
   },
 };
@@ -151,11 +155,11 @@ for (const setup of [bird2, frr]) {
       return s?.state === 'up' && s.bfd === 'Up' && peer!.bfdUp(addr[af].ours) && kernelHas(af);
     };
     const allUp = async () => (await sessionUp('v4')) && (await sessionUp('v6'));
-    const writeConfig = (bfd: string | undefined) => writeFileSync(join(dir, 'bgpd.yaml'), `routerId: ${addr.v4.ours}
+    const writeConfig = (bfd: string | undefined, hold = HOLD) => writeFileSync(join(dir, 'bgpd.yaml'), `routerId: ${addr.v4.ours}
 asNumber: 65002
 listen: { address: "::", port: 179 }
 peers:
-${AFS.map((af) => `  - { address: "${addr[af].peer}", asNumber: 65001, holdTime: ${HOLD}, connectRetryTime: 1${bfd ? `, bfd: ${bfd}` : ''} }`).join('\n')}
+${AFS.map((af) => `  - { address: "${addr[af].peer}", asNumber: 65001, holdTime: ${hold}, connectRetryTime: 1${bfd ? `, bfd: ${bfd}` : ''} }`).join('\n')}
 originate:
   - { prefix: 10.${n}.200.0/24 }
 `);
@@ -301,6 +305,32 @@ originate:
         bgpd!.signal('SIGHUP');
         await eventually(allUp, 20_000, 'BFD Up again after it was added back');
       };
+
+      it('a peer that stops running BFD silently: BGP ends and is held, but only for the hold time, then runs without BFD', async () => {
+        // A short BGP hold time (6 s) for this case; the reload re-creates the BGP sessions.
+        writeConfig(`{ enabled: true, minInterval: ${MIN_INTERVAL}, multiplier: ${MULTIPLIER} }`, 6);
+        bgpd!.signal('SIGHUP');
+        try {
+          await sleep(500);
+          await eventually(allUp, 20_000, 'BGP back with hold time 6 s, BFD Up');
+          const mark = bgpd!.output().length;
+          // BIRD drops its BFD protocol without a word: to us that is a dead path.
+          peer!.disableBfd!();
+          await eventually(async () => (await bfdSession('v4'))?.state === 'Down' && (await bfdSession('v6'))?.state === 'Down', 10_000, 'our BFD sessions Down');
+          await eventually(async () => (await status('v4'))?.state === 'up' && (await status('v6'))?.state === 'up', 25_000, 'BGP up again after the hold, without BFD at the peer');
+          const log = bgpd!.output().slice(mark);
+          expect(log).to.include('BFD down: ending the session');
+          expect(log).to.include('BFD still down after the hold time');
+          const since = (await status('v4'))?.since;
+          await sleep(3000);
+          expect((await status('v4'))?.state).to.equal('up');
+          expect((await status('v4'))?.since, 'no flap').to.equal(since);
+          expect((await status('v4'))?.bfd).to.equal('Down');
+          expect(kernelHas('v4') && kernelHas('v6'), 'routes back').to.equal(true);
+        } catch (e) {
+          throw new Error(`${(e as Error).message}${diag()}`);
+        }
+      });
     }
   });
 }
