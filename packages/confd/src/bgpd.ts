@@ -8,7 +8,7 @@ import { planBgp, type BgpPlan, type ConfdInput } from './plan.js';
 /** The file's content as bgpd's parseConfig() accepts it; optional fields only when set. */
 export type BgpdConfigDoc = Omit<BgpdConfig, 'peers' | 'listen' | 'kernel'> & {
   listen?: { address?: string; port?: number };
-  peers: (Pick<PeerConfig, 'address' | 'asNumber' | 'type' | 'passive'> & Partial<Pick<PeerConfig, 'port' | 'holdTime' | 'keepaliveTime' | 'sourceAddress' | 'localAsNumber' | 'gracefulRestart' | 'routeReflectorClient'>>)[];
+  peers: (Pick<PeerConfig, 'address' | 'asNumber' | 'type' | 'passive'> & Partial<Pick<PeerConfig, 'port' | 'holdTime' | 'keepaliveTime' | 'sourceAddress' | 'localAsNumber' | 'gracefulRestart' | 'routeReflectorClient' | 'nextHop' | 'allowLocalAs' | 'ttlSecurity'>>)[];
   originate: OriginateConfig[];
   kernel: { enabled: boolean; routes: (Omit<KernelRouteRule, 'onlink'> & { onlink?: boolean })[] };
 };
@@ -19,11 +19,6 @@ const DEFAULT_HOLD = 90;
 export function bgpdConfigFromPlan(plan: BgpPlan): { config: BgpdConfigDoc; warnings: string[] } {
   const warnings = [...plan.warnings];
   const peers: BgpdConfigDoc['peers'] = plan.peers.map((p) => {
-    const dropped: string[] = [];
-    if (p.nextHop) dropped.push(`next hop ${p.nextHop}`);
-    if (p.allowLocalAs) dropped.push('numAllowedLocalASNumbers');
-    if (p.ttlSecurityHops) dropped.push('ttlSecurity');
-    if (dropped.length) warnings.push(`peer ${p.name}: bgpd does not support ${dropped.join(', ')} yet; rendered without`);
     return {
       address: p.address,
       asNumber: p.asNumber,
@@ -36,6 +31,10 @@ export function bgpdConfigFromPlan(plan: BgpPlan): { config: BgpdConfigDoc; warn
       // maxRestartTime (BIRD's "graceful restart time") turns graceful restart on for the session.
       ...(p.restartTime !== undefined ? { gracefulRestart: { enabled: true, restartTime: Math.min(4095, Math.max(1, p.restartTime)) } } : {}),
       ...(p.rrClusterId ? { routeReflectorClient: true } : {}),
+      ...(p.nextHop ? { nextHop: p.nextHop } : {}),
+      ...(p.allowLocalAs ? { allowLocalAs: Math.min(255, p.allowLocalAs) } : {}),
+      // GTSM: 255 hops would check nothing; bgpd takes 1-254.
+      ...(p.ttlSecurityHops ? { ttlSecurity: Math.min(254, Math.max(1, p.ttlSecurityHops)) } : {}),
     };
   });
   // A route reflector node: its clients carry the cluster ID (Calico's "rr cluster id").

@@ -287,7 +287,9 @@ export function planBgp(input: ConfdInput): BgpPlan {
       }
       if (targets.length === 0) continue;
 
-      if (s.password) warnings.push(`${what}: BGP passwords are not supported yet; the session renders without one`);
+      // bgpd does TCP MD5 (`password`), but the secret behind secretKeyRef lives in the Kubernetes
+      // API, which confd does not read: without it the session would only fail to establish.
+      if (s.password) warnings.push(`${what}: BGP passwords are not supported yet (confd cannot read the secretKeyRef secret); the session renders without one`);
       if (s.filters && s.filters.length > 0) warnings.push(`${what}: BGPFilters are not supported yet; filters ${s.filters.join(', ')} ignored`);
       if (s.localWorkloadSelector) warnings.push(`${what}: localWorkloadSelector peerings are not supported yet; ignored`);
       const keepalive = seconds(s.keepaliveTime, warnings, `${what} keepaliveTime`);

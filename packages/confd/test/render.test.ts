@@ -124,19 +124,20 @@ describe('confd renderer (bgpd target)', () => {
       expect(plan.warnings).to.deep.equal([]);
     });
 
-    it('maps keepalive, local AS, source address and graceful restart time; warns about what bgpd cannot do yet', () => {
+    it('maps keepalive, local AS, source address, graceful restart time, next hop, allowed local AS and GTSM; warns about the password', () => {
       const bgpPeers = [peer('tor', {
         peerIP: '10.0.0.254', asNumber: 65000, localASNumber: 65100, keepaliveTime: '40s', maxRestartTime: '2m',
-        numAllowedLocalASNumbers: 2, keepOriginalNextHop: true, password: { secretKeyRef: { name: 's', key: 'k' } },
+        numAllowedLocalASNumbers: 2, keepOriginalNextHop: true, ttlSecurity: 2, password: { secretKeyRef: { name: 's', key: 'k' } },
       })];
       const plan = planBgp(input('a', { nodes: three.slice(0, 1), bgpPeers }));
       expect(plan.peers[0]).to.include({ keepaliveTime: 40, restartTime: 120, allowLocalAs: 2, nextHop: 'keep', localAsNumber: 65100 });
       const { config, warnings } = bgpdConfigFromPlan(plan);
       expect(config.peers).to.deep.equal([{
         address: '10.0.0.254', asNumber: 65000, type: 'global', passive: false, holdTime: 120, keepaliveTime: 40, sourceAddress: '10.0.0.1', localAsNumber: 65100,
-        gracefulRestart: { enabled: true, restartTime: 120 },
+        gracefulRestart: { enabled: true, restartTime: 120 }, nextHop: 'keep', allowLocalAs: 2, ttlSecurity: 2,
       }]);
-      expect(warnings.join('\n')).to.match(/passwords are not supported/).and.match(/next hop keep, numAllowedLocalASNumbers/);
+      expect(warnings.join('\n')).to.match(/passwords are not supported yet \(confd cannot read the secretKeyRef secret\)/);
+      expect(warnings.join('\n')).to.not.match(/does not support/);
       expect(warnings.join('\n')).to.not.match(/graceful restart/);
       parseConfig(parse(bgpdYaml(config, 'a')));
     });
