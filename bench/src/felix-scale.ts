@@ -2,6 +2,7 @@
 // tools writing the same final state, in the same run on the same machine.
 //
 //   node bench/dist/felix-scale.js [N] [--runs=R] [--no-record]
+//   (FELIX_SCALE_DUMP=<dir> also writes the floor's ipset/iptables/ip inputs there)
 //   (default N = 10000 workload endpoints, 1 run; appends a section to bench/RESULTS.md)
 //
 // Cluster: N local WorkloadEndpoints over 50 namespaces (labels app/tier/version), profiles
@@ -21,7 +22,7 @@
 // set, one `iptables-restore --noflush` with every chain and the hooks, one `ip -batch` with
 // every route and ARP entry, `sysctl -w` with every sysctl (split only to fit the argv limit).
 
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -127,6 +128,8 @@ function timedExec(log: { cmd: string; ms: number; mutating: boolean }[]): Exec 
     const t = performance.now();
     // felix's tools run with exec's default 30 s limit; at this scale on a busy machine one
     // iptables-restore can take longer, so the benchmark lifts it (and reports the slowest command).
+    const dump = process.env.FELIX_SCALE_DUMP;
+    if (dump && opts?.input !== undefined) writeFileSync(join(dump, `felix-${log.length}-${cmd}.in`), opts.input);
     const r = await realExec(cmd, args, { ...opts, timeoutMs: opts?.timeoutMs ?? 600_000 });
     const mutating = /restore$/.test(cmd) || (cmd === 'ipset' && args[0] === 'restore') || (cmd === 'ip' && args.includes('-batch')) || (cmd === 'sysctl' && args.includes('-w'));
     log.push({ cmd: cmd === 'ipset' ? `ipset ${args[0]}` : cmd, ms: performance.now() - t, mutating });
@@ -223,6 +226,7 @@ interface FloorRun { ipsetMs: number; iptablesMs: number; ipMs: number; sysctlMs
 async function runFloor(ns: Netns, backend: IptablesBackend, c: Cluster): Promise<FloorRun> {
   const fresh = new PolicyDataplane(new PolicyCalculator({ nodeName: NODE }), new IptablesTable({ backend }), new IpsetApplier());
   const targets = routeTargets(c);
+  const initialChains = [...fresh.calc.chains.keys()];
   for (const p of c.profiles) fresh.calc.update(p);
   for (const p of c.policies) fresh.calc.update(p);
   for (const w of c.weps) fresh.calc.update(w);
@@ -231,7 +235,10 @@ async function runFloor(ns: Netns, backend: IptablesBackend, c: Cluster): Promis
     ...sets.flatMap((s) => [`create ${s.name} ${s.type} family inet maxelem 1048576`, ...[...s.members].map((m) => `add ${s.name} ${m}`)]),
     'COMMIT', '',
   ].join('\n');
-  const chains = [...fresh.calc.chains.values()];
+  // Chains in the order felix writes them (its fixed chains, then the rest sorted by name, as
+  // the calculator reports changes): iptables-nft-restore of the same chains in the
+  // calculator's insertion order took 3-4x as long at 10k endpoints.
+  const chains = [...initialChains, ...[...fresh.calc.chains.keys()].filter((k) => !initialChains.includes(k)).sort()].map((k) => fresh.calc.chains.get(k)!);
   const restore = renderChainsRestore(chains).replace(/COMMIT\n$/, ['-I INPUT 1 -j cali-INPUT', '-I FORWARD 1 -j cali-FORWARD', '-I OUTPUT 1 -j cali-OUTPUT', 'COMMIT', ''].join('\n'));
   const ipLines = [
     ...targets.neighbours.map((n) => `neigh replace ${n.ip} lladdr ${n.mac} dev ${n.dev} nud permanent`),
@@ -244,6 +251,12 @@ async function runFloor(ns: Netns, backend: IptablesBackend, c: Cluster): Promis
     if (size + a.length + 1 > 1_000_000) { chunks.push([]); size = 0; }
     chunks[chunks.length - 1]!.push(a);
     size += a.length + 1;
+  }
+  const dump = process.env.FELIX_SCALE_DUMP;
+  if (dump) { // the floor's inputs, to rerun or vary the raw commands by hand
+    writeFileSync(join(dump, 'ipset.restore'), ipsetText);
+    writeFileSync(join(dump, 'iptables.restore'), restore);
+    writeFileSync(join(dump, 'ip.batch'), ipLines.join('\n') + '\n');
   }
   progress('floor: running raw tools');
   const t0 = performance.now();
