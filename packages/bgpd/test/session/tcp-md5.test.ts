@@ -86,17 +86,19 @@ describe('TCP MD5 / GTSM socket options (loopback)', function () {
     }
   });
 
-  it('GTSM: a client with ttlSecurity drops a SYN-ACK sent with an ordinary TTL, takes one sent with 255', async () => {
-    const { server, port } = await listen('127.0.0.1');
-    try {
-      expect(await tryConnect('127.0.0.1', port, undefined, 800)).to.equal('hello');
-      expect(await tryConnect('127.0.0.1', port, undefined, 800, 1)).to.equal('timeout'); // loopback TTL is 64
-      new ListenerOptions(server).apply(new Map(), true);
-      expect(await tryConnect('127.0.0.1', port, undefined, 1500, 1)).to.equal('hello');
-    } finally {
-      server.close();
-    }
-  });
+  for (const host of ['127.0.0.1', '::1']) {
+    it(`${host}: GTSM: a client with ttlSecurity drops a SYN-ACK sent with an ordinary TTL, takes one sent with 255`, async () => {
+      const { server, port } = await listen(host);
+      try {
+        expect(await tryConnect(host, port, undefined, 800)).to.equal('hello');
+        expect(await tryConnect(host, port, undefined, 800, 1)).to.equal('timeout'); // loopback TTL / hop limit is 64
+        new ListenerOptions(server).apply(new Map(), true);
+        expect(await tryConnect(host, port, undefined, 1500, 1)).to.equal('hello');
+      } finally {
+        server.close();
+      }
+    });
+  }
 
   it('a GTSM listener keeps each SYN, so the TTL it arrived with can be checked per peer', async () => {
     for (const [host, family] of [['127.0.0.1', 4], ['::1', 6]] as const) {
