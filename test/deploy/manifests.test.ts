@@ -4,6 +4,8 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { KINDS } from '@tabby/api';
+import { DEFAULT_SETTINGS } from '@tabby/felix';
+import { configFromEnv } from '@tabby/node';
 import { ROOT, loadManifests, ofKind, named, where, envOf, envNamesReadBy, envNamesReadByScript, packageSources, parseDockerfile, copyParts, type Manifest, type Obj } from './lib.js';
 import { readFileSync } from 'node:fs';
 
@@ -102,6 +104,27 @@ describe('deploy: manifests', () => {
         const init = mounted(initContainer(m));
         expect(init.get('/host/opt/cni/bin')).to.equal('/opt/cni/bin');
         expect(init.get('/host/etc/cni/net.d')).to.equal('/etc/cni/net.d');
+        // The token directory install-cni reads is where the token Secret is mounted.
+        const tokenDir = envOf(initContainer(m)).get('TABBY_CNI_TOKEN_DIR');
+        if (tokenDir !== undefined) {
+          const vm = ((initContainer(m)['volumeMounts'] ?? []) as Obj[]).find((v) => v['mountPath'] === tokenDir);
+          const vol = (spec['volumes'] as Obj[]).find((v) => v['name'] === vm?.['name']);
+          expect(vol?.['secret']?.['secretName'], `TABBY_CNI_TOKEN_DIR ${tokenDir} is a mounted Secret`).to.equal('tabby-cni-token');
+        }
+      });
+
+      it("gives every port the agent's processes open on the host network its own number", () => {
+        const env = envOf(nodeContainer(m));
+        const ports: [string, string][] = [
+          ['felix metrics', env.get('FELIX_PROMETHEUSMETRICSPORT') ?? ''],
+          ['bgpd metrics', env.get('TABBY_BGPD_METRICS_PORT') ?? ''],
+          ['node metrics', env.get('TABBY_NODE_METRICS_PORT') ?? ''],
+          ['felix health', env.get('FELIX_HEALTHPORT') ?? String(DEFAULT_SETTINGS.healthPort)],
+          ['node health', env.get('TABBY_NODE_HEALTH_PORT') ?? String(configFromEnv({ NODENAME: 'x' }).healthPort)],
+        ];
+        for (const [what, port] of ports) expect(port, what).to.match(/^\d+$/);
+        const nums = ports.map(([, p]) => p);
+        expect(nums.filter((p, i) => nums.indexOf(p) !== i), 'ports used twice').to.deep.equal([]);
       });
 
       it('probes run flags that tabby-node knows, through the path the image installs it at', () => {
