@@ -24,6 +24,8 @@ const T = { peer: '10.213.6.2', router: '10.213.6.1' };
 const KEYS = { b: 'bird-secret', f: 'frr-secret', g: 'gobgp-secret' };
 const FRR_SEES_OUR_AS = 64999;
 const NOWHERE = '10.213.1.77';
+/** An IPv6 session to BIRD b as well (keyed on both sockets as IPv6). */
+const B6 = { peer: 'fd00:213:1::1', ours: 'fd00:213:1::2' };
 
 interface PeerKnobs {
   password?: string;
@@ -61,6 +63,7 @@ describe('bgpd hardening against BIRD 2, FRR and GoBGP (netns): MD5, GTSM, maxPr
       'listen: { address: "::", port: 179 }',
       'peers:',
       peer(B.peer, 65101, knobs.b),
+      peer(B6.peer, 65101, { password: KEYS.b }),
       peer(F.peer, 65102, knobs.f, `, localAsNumber: ${FRR_SEES_OUR_AS}`),
       peer(G.peer, 65103, knobs.g),
       peer(D.peer, 65104, knobs.d),
@@ -114,6 +117,8 @@ describe('bgpd hardening against BIRD 2, FRR and GoBGP (netns): MD5, GTSM, maxPr
       ours.run('ip', ['addr', 'add', `${addrs.ours}/24`, 'dev', `hd${tag}o`]);
       void n;
     }
+    ns['b']!.run('ip', ['-6', 'addr', 'add', `${B6.peer}/64`, 'dev', 'hdbp', 'nodad']);
+    ours.run('ip', ['-6', 'addr', 'add', `${B6.ours}/64`, 'dev', 'hdbo', 'nodad']);
     // BIRD t two hops away: bgpd -> m (forwarding) -> t.
     const t = createNetns('hd-t');
     nss.push(t);
@@ -129,7 +134,12 @@ describe('bgpd hardening against BIRD 2, FRR and GoBGP (netns): MD5, GTSM, maxPr
     // b: four prefixes, the last with our AS already in its path (allowLocalAs).
     birdB = startBird(ns['b']!, sub('b'), bird(B.peer, 65101, B.ours, `password "${KEYS.b}";
   ipv4 { import all; export filter { if proto != "s1" then reject; if net = 10.98.4.0/24 then bgp_path.prepend(65002); accept; }; };`,
-      `protocol static s1 { ipv4; route 10.98.1.0/24 blackhole; route 10.98.2.0/24 blackhole; route 10.98.3.0/24 blackhole; route 10.98.4.0/24 blackhole; }`));
+      `protocol static s1 { ipv4; route 10.98.1.0/24 blackhole; route 10.98.2.0/24 blackhole; route 10.98.3.0/24 blackhole; route 10.98.4.0/24 blackhole; }
+protocol bgp tabby6 {
+  local as 65101; neighbor ${B6.ours} as 65002; password "${KEYS.b}";
+  hold time 3; keepalive time 1; connect delay time 1; connect retry time 1; error wait time 1, 5;
+  ipv6 { import all; export none; };
+}`));
     birdD = startBird(ns['d']!, sub('d'), bird(D.peer, 65104, D.ours, 'ttl security on; ipv4 { import all; export none; };'));
     birdT = startBird(t, sub('t'), bird(T.peer, 65105, M.ours, 'multihop 2; ttl security on; ipv4 { import all; export none; };'));
     frrDir = sub('frr');
@@ -188,8 +198,9 @@ router bgp 65102
     expect(bgpd.output().match(/is not an address of this host/g), why()).to.have.length(1);
   });
 
-  it('MD5: matching keys establish with BIRD 2, FRR and GoBGP (keyed kernels drop unsigned segments, so both directions were signed)', async () => {
-    for (const [addr, side] of [[B.peer, peerUp.b], [F.peer, peerUp.f], [G.peer, peerUp.g]] as const) {
+  it('MD5: matching keys establish with BIRD 2 (IPv4 and IPv6), FRR and GoBGP (keyed kernels drop unsigned segments, so both directions were signed)', async () => {
+    const b6 = () => /\bEstablished\b/.test(birdB.birdc('show', 'protocols', 'tabby6'));
+    for (const [addr, side] of [[B.peer, peerUp.b], [B6.peer, b6], [F.peer, peerUp.f], [G.peer, peerUp.g]] as const) {
       await eventually(async () => (await up(addr)) && side(), 20_000, `${addr} established; ${why()}`);
     }
     // FRR only accepts us as AS 64999: the OPEN carried the peer's localAsNumber.
