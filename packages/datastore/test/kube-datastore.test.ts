@@ -65,6 +65,8 @@ describe('kubernetes datastore', function () {
         'cni.projectcalico.org/containerID': 'cid2', 'cni.tabby.io/mac': '66:aa:bb:cc:dd:ee',
       });
       expect(created.metadata.labels).to.include({ app: 'web' });
+      // Through pods/status, which Calico's CNI role may patch (it may not patch pods).
+      expect(kube.requests.filter((r) => r.method === 'PATCH').map((r) => r.url)).to.deep.equal(['/api/v1/namespaces/shop/pods/pending/status']);
       expect(created.spec.mac).to.equal('66:aa:bb:cc:dd:ee');
       await expectReject(ds.create(wep), AlreadyExistsError, 'resource already exists: WorkloadEndpoint(shop/node--1-k8s-pending-eth0)');
       const upd = await ds.update({ ...created, spec: { ...created.spec, containerID: 'cid3' } });
@@ -155,6 +157,7 @@ describe('kubernetes datastore', function () {
         'projectcalico.org/IPv4Address': '10.0.0.1/24', 'projectcalico.org/ASNumber': '64513', 'projectcalico.org/IPv4IPIPTunnelAddr': '10.244.0.1',
       });
       expect(upd.spec.bgp).to.deep.equal({ ipv4Address: '10.0.0.1/24', asNumber: 64513, ipv4IPIPTunnelAddr: '10.244.0.1' });
+      expect(kube.requests.filter((r) => r.method === 'PATCH').map((r) => r.url).at(-1), 'through nodes/status, as Calico').to.equal('/api/v1/nodes/node-1/status');
       await expectReject(ds.update({ ...n, spec: { bgp: { ipv4Address: '10.0.0.9/24' } } } as Node), ConflictError);
       expect(kube.get('/api/v1/nodes/node-1')!['metadata']['annotations']['projectcalico.org/IPv4Address']).to.equal('10.0.0.1/24');
       await expectReject(ds.create({ ...n, metadata: { name: 'node-2' } } as Node), InvalidArgumentError, /^create Node is not supported with the Kubernetes datastore/);

@@ -101,6 +101,13 @@ describe('test/support: Kubernetes API test server', function () {
     expect(stale.status).to.equal(409);
     const unsupported = await call('PATCH', '/api/v1/nodes/n1', {}, 'text/plain');
     expect(unsupported.status).to.equal(415);
+    // The status subresource takes metadata but keeps the spec, as the apiserver's status strategy.
+    const st = await call('PATCH', '/api/v1/nodes/n1/status', { metadata: { annotations: { e: '5' } }, spec: { podCIDR: '10.0.0.0/24' } }, 'application/merge-patch+json');
+    expect(st.status).to.equal(200);
+    expect(st.body['metadata']['annotations']).to.deep.equal({ c: '3', e: '5' });
+    expect(st.body['spec']).to.equal(undefined);
+    expect((await call('DELETE', '/api/v1/nodes/n1/status')).status).to.equal(405);
+    expect((await call('GET', '/apis/crd.projectcalico.org/v1/ippools/x/status')).status).to.equal(404);
   });
 
   it('label and field selectors on list', async () => {

@@ -110,7 +110,12 @@ interface Target {
   type: KubeResourceType;
   namespace?: string;
   name?: string;
+  /** The status subresource (pods, nodes): writes keep the spec, as the apiserver's status strategy does, but take metadata. */
+  status?: boolean;
 }
+
+/** Resources with a status subresource here. */
+const WITH_STATUS = new Set(['pods', 'nodes']);
 
 interface Change {
   rv: number;
@@ -296,14 +301,20 @@ export async function startKubeApiTestServer(opts: KubeApiTestServerOptions = {}
       rest = segs.slice(3);
     } else throw new StatusError(404, 'NotFound', `the server could not find the requested resource (${path})`);
     const types = served.filter((t) => t.group === group && t.version === version);
+    const notFound = () => new StatusError(404, 'NotFound', `the server could not find the requested resource (${path})`);
+    const status = (t: KubeResourceType, sub: string | undefined) => {
+      if (sub === undefined) return {};
+      if (sub !== 'status' || !WITH_STATUS.has(t.plural)) throw notFound();
+      return { status: true };
+    };
     if (rest[0] === 'namespaces' && rest.length >= 3) {
       const t = types.find((x) => x.plural === rest[2] && x.namespaced);
-      if (!t || rest.length > 4) throw new StatusError(404, 'NotFound', `the server could not find the requested resource (${path})`);
-      return { type: t, namespace: rest[1]!, ...(rest[3] ? { name: rest[3] } : {}) };
+      if (!t || rest.length > 5) throw notFound();
+      return { type: t, namespace: rest[1]!, ...(rest[3] ? { name: rest[3] } : {}), ...status(t, rest[4]) };
     }
     const t = types.find((x) => x.plural === rest[0]);
-    if (!t || rest.length > 2 || (rest.length === 2 && t.namespaced)) throw new StatusError(404, 'NotFound', `the server could not find the requested resource (${path})`);
-    return { type: t, ...(rest[1] ? { name: rest[1] } : {}) };
+    if (!t || rest.length > 3 || (rest.length >= 2 && t.namespaced)) throw notFound();
+    return { type: t, ...(rest[1] ? { name: rest[1] } : {}), ...status(t, rest[2]) };
   }
 
   function present(t: KubeResourceType, obj: Obj): Obj {
@@ -391,7 +402,11 @@ export async function startKubeApiTestServer(opts: KubeApiTestServerOptions = {}
     meta['uid'] = old['metadata']['uid'];
     meta['creationTimestamp'] = old['metadata']['creationTimestamp'];
     const { apiVersion: _a, kind: _k, ...rest } = body;
-    const obj = { ...rest, metadata: meta };
+    const obj: Obj = { ...rest, metadata: meta };
+    if (target.status) {
+      if (old['spec'] !== undefined) obj['spec'] = old['spec'];
+      else delete obj['spec'];
+    }
     if (JSON.stringify({ ...obj, metadata: { ...meta, resourceVersion: undefined } }) === JSON.stringify({ ...old, metadata: { ...old['metadata'], resourceVersion: undefined } })) {
       return present(t, old); // a no-op write does not change the resourceVersion (as a real apiserver)
     }
@@ -533,7 +548,7 @@ export async function startKubeApiTestServer(opts: KubeApiTestServerOptions = {}
         return reply(200, replace(target, body, body['metadata']?.['resourceVersion'] || undefined, target.type.group === CRD_GROUP));
       }
       if (method === 'PATCH' && target.name) return reply(200, doPatch(target, body, String(contentType ?? '')));
-      if (method === 'DELETE' && target.name) return reply(200, doDelete(target, body));
+      if (method === 'DELETE' && target.name && !target.status) return reply(200, doDelete(target, body));
       throw new StatusError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource (${method} ${url.pathname})`);
     } catch (e) {
       const err = e instanceof StatusError ? e : new StatusError(500, 'InternalError', `internal error: ${(e as Error).message}`);

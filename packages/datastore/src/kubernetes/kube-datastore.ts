@@ -201,7 +201,9 @@ export class KubeDatastore implements Datastore {
     switch (backingOf(r.kind)) {
       case 'profile': throw unsupported('Profile', 'update', 'profiles are derived from Namespaces and ServiceAccounts');
       case 'node': {
-        const path = objectPath(NODES, r.metadata.name);
+        // Through the status subresource, as Calico does: its RBAC grants nodes/status, and the
+        // apiserver takes metadata (the annotations) from a status write.
+        const path = `${objectPath(NODES, r.metadata.name)}/status`;
         const o = await this.call(ref, () => this.request('PATCH', path, nodeAnnotationPatch(r as Node), MERGE_PATCH), wanted);
         return nodeFromKube(o) as R;
       }
@@ -244,7 +246,7 @@ export class KubeDatastore implements Datastore {
         // The endpoint goes away with the pod's address annotations (as Calico's plugin on DEL).
         const cur = await this.get(kind, name, namespace) as WorkloadEndpoint;
         if (opts.resourceVersion && opts.resourceVersion !== cur.metadata.resourceVersion) throw new ConflictError(ref, opts.resourceVersion, cur.metadata.resourceVersion);
-        const path = objectPath(PODS, cur.spec.pod!, namespace);
+        const path = `${objectPath(PODS, cur.spec.pod!, namespace)}/status`;
         await this.call(ref, () => this.request('PATCH', path, podAnnotationPatch(undefined, cur.metadata.resourceVersion), MERGE_PATCH), cur.metadata.resourceVersion);
         return cur as KindMap[K];
       }
@@ -311,6 +313,7 @@ export class KubeDatastore implements Datastore {
     if (!podName) throw new InvalidArgumentError(`WorkloadEndpoint ${wep.metadata.name}: with the Kubernetes datastore an endpoint belongs to a pod (spec.pod, name <node>-k8s-<pod>-eth0)`);
     const podPath = objectPath(PODS, podName, ns);
     const ref = refOfResource(wep);
+    // Writes go through pods/status (Calico's CNI RBAC grants pods/status patch, not pods patch).
     let pod: Json;
     try {
       pod = await this.request('GET', podPath);
@@ -331,7 +334,7 @@ export class KubeDatastore implements Datastore {
     const ref = refOfResource(wep);
     if (!wep.spec.ipNetworks?.length) throw new InvalidArgumentError(`WorkloadEndpoint ${ref.namespace}/${ref.name}: with the Kubernetes datastore an endpoint needs ipNetworks (they are kept in the pod's annotations)`);
     try {
-      const o = await this.call(ref, () => this.request('PATCH', podPath, podAnnotationPatch(wep, resourceVersion), MERGE_PATCH), resourceVersion);
+      const o = await this.call(ref, () => this.request('PATCH', `${podPath}/status`, podAnnotationPatch(wep, resourceVersion), MERGE_PATCH), resourceVersion);
       const stored = workloadEndpointFromPod(o);
       if (!stored) throw new InvalidArgumentError(`WorkloadEndpoint ${ref.namespace}/${ref.name}: the pod does not form an endpoint (host network or finished)`);
       return stored;
