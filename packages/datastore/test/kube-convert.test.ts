@@ -122,6 +122,11 @@ describe('kubernetes conversion: NetworkPolicy -> knp.default.*', () => {
     });
   });
 
+  it('a peer with both podSelector and namespaceSelector selects those pods in those namespaces', () => {
+    const p = kc.networkPolicyFromKube(np({ podSelector: {}, ingress: [{ from: [{ podSelector: { matchLabels: { role: 'client' } }, namespaceSelector: { matchExpressions: [{ key: 'env', operator: 'Exists' }] } }] }] }));
+    expect(p.spec.ingress).to.deep.equal([{ action: 'Allow', source: { selector: "projectcalico.org/orchestrator == 'k8s' && role == 'client'", namespaceSelector: 'has(env)' } }]);
+  });
+
   it('without policyTypes: Ingress always, Egress when there are egress rules; {} allows all, no rules deny all', () => {
     expect(kc.networkPolicyFromKube(np({ podSelector: {} })).spec).to.deep.equal({ tier: 'default', order: 1000, selector: "projectcalico.org/orchestrator == 'k8s'", types: ['Ingress'] });
     const both = kc.networkPolicyFromKube(np({ podSelector: {}, ingress: [{}], egress: [{ ports: [{ port: 53, protocol: 'UDP' }] }] }));
