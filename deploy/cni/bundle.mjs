@@ -38,6 +38,21 @@ const embedProto = {
   },
 };
 
+// Optional modules that libraries try to load inside try/catch (node-fetch's encoding, ws's native
+// helpers): bundled as stubs that throw as a missing module would, so the single executable does
+// not print its "require() only supports built-in modules" warning on every run.
+const OPTIONAL = /^(encoding|bufferutil|utf-8-validate)$/;
+const stubOptional = {
+  name: 'stub-optional-modules',
+  setup(build) {
+    build.onResolve({ filter: OPTIONAL }, (args) => ({ path: args.path, namespace: 'optional-stub' }));
+    build.onLoad({ filter: /.*/, namespace: 'optional-stub' }, (args) => ({
+      contents: `throw Object.assign(new Error(${JSON.stringify(`${args.path} is not bundled`)}), { code: 'MODULE_NOT_FOUND' });`,
+      loader: 'js',
+    }));
+  },
+};
+
 await esbuild.build({
   entryPoints: [join(root, 'deploy', 'cni', 'sea-entry.mjs')],
   bundle: true,
@@ -45,7 +60,7 @@ await esbuild.build({
   target: 'node20',
   format: 'cjs',
   outfile: out,
-  plugins: [embedProto],
+  plugins: [embedProto, stubOptional],
   logLevel: 'warning',
   // import.meta.url in ES modules bundled to CommonJS: the executable's own path.
   define: { 'import.meta.url': 'importMetaUrl' },
