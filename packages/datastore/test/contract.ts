@@ -9,6 +9,10 @@ export interface ContractBackend {
   ds: Datastore;
   /** Forgets the store's history up to now: a watch from an older revision must re-list. */
   compact(): Promise<void>;
+  /** Takes the client away from the store, runs `during`, then lets it reconnect. */
+  outage(during: () => Promise<void> | void): Promise<void>;
+  /** Stores an IPPool behind the client's back (works during an outage). */
+  putPoolDirect(name: string, cidr: string): void;
   stop(): Promise<void>;
 }
 
@@ -190,6 +194,23 @@ export function runDatastoreContract(label: string, start: () => Promise<Contrac
         await ev.until((l) => l.length >= 2);
         await sleep(100);
         expect(ev.changes().slice(1)).to.deep.equal(['added(r8)']);
+      });
+
+      it('an outage is reported once as an error; what changed meanwhile arrives exactly once after it', async () => {
+        const ev = new Events();
+        await watch('IPPool', {}, ev.push);
+        await b.outage(async () => {
+          await ev.until((l) => l.some((e) => e.type === 'error'), 10_000);
+          b.putPoolDirect('o1', '10.61.0.0/16');
+        });
+        await ev.until((l) => l.some((e) => e.type === 'added'), 10_000);
+        await ds.create(pool('o2', '10.62.0.0/16'));
+        await ev.until((l) => l.filter((e) => e.type === 'added').length >= 2, 10_000);
+        await sleep(200);
+        expect(ev.changes().slice(1)).to.deep.equal(['added(o1)', 'added(o2)']);
+        const errors = ev.list.filter((e) => e.type === 'error');
+        expect(errors, 'one report per outage').to.have.length(1);
+        expect(errors[0]!.type === 'error' && errors[0]!.error.name).to.equal('ConnectionError');
       });
 
       it('close() stops delivery', async () => {
