@@ -220,8 +220,12 @@ originate:
         }
         // Held down while BFD is down (RFC 5882), even past the idle-hold backoff.
         await sleep(2000);
+        // (Without the hold the session would be connecting again: the frozen peer's kernel
+        // still completes TCP handshakes.)
         for (const af of AFS) {
-          expect((await status(af))?.state, `${af} still down`).to.not.equal('up');
+          const s = await status(af);
+          expect(s?.fsmState, `${af} held in Idle`).to.equal('Idle');
+          expect(s?.state, `${af} held (no automatic start)`).to.equal('down');
           expect(kernelHas(af)).to.equal(false);
         }
       } finally {
