@@ -14,3 +14,6 @@ export * from './control/client.js';
 export * from './control/server.js';
 export * from './bfd/index.js';
 export * from './metrics.js';
+export * from './policy/filters.js';
+export * from './policy/communities.js';
+export * from './session/route-refresh.js';

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '@tabby/log';
 import { loadConfig } from './config/load.js';
 import { Speaker, type PeerStatus } from './speaker.js';
-import { DEFAULT_SOCKET, serveControl } from './control/server.js';
+import { DEFAULT_SOCKET, serveControl, type ControlRequest } from './control/server.js';
 import { request } from './control/client.js';
 import { BgpdMetrics, metricsPortOf, serveMetrics } from './metrics.js';
 
@@ -64,12 +64,18 @@ function statusTable(rows: PeerStatus[]): string {
 async function ctl(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { socket: { type: 'string', short: 's' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
   const cmd = positionals[0] ?? 'status';
-  if (cmd !== 'status' && cmd !== 'routes' && cmd !== 'stats' && cmd !== 'bfd') {
-    process.stderr.write(`bgpd ctl: unknown command ${cmd} (status, routes, stats, bfd)\n`);
+  if (cmd !== 'status' && cmd !== 'routes' && cmd !== 'stats' && cmd !== 'bfd' && cmd !== 'refresh') {
+    process.stderr.write(`bgpd ctl: unknown command ${cmd} (status, routes, stats, bfd, refresh in|out [PEER])\n`);
+    return 2;
+  }
+  const direction = positionals[1];
+  if (cmd === 'refresh' && direction !== 'in' && direction !== 'out') {
+    process.stderr.write('bgpd ctl: usage: refresh in|out [PEER]\n');
     return 2;
   }
   try {
-    const result = await request(values.socket ?? DEFAULT_SOCKET, { cmd });
+    const req: ControlRequest = cmd === 'refresh' ? { cmd, direction: direction as 'in' | 'out', ...(positionals[2] ? { peer: positionals[2] } : {}) } : { cmd };
+    const result = await request(values.socket ?? DEFAULT_SOCKET, req);
     if (values.json || cmd !== 'status') process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     else process.stdout.write(statusTable(result as PeerStatus[]));
     return 0;

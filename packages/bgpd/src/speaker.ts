@@ -19,9 +19,13 @@ import type { Prefix } from './wire/nlri.js';
 import type { DownReason } from './session/fsm.js';
 import { BfdManager, bfdPeers, type BfdSessionStatus } from './bfd/manager.js';
 import type { BfdState } from './bfd/packet.js';
+import { InboundRefresh, familyKey, refreshFamilies } from './session/route-refresh.js';
+import { RouteRefreshSubtype, encodeRouteRefresh } from './wire/route-refresh.js';
+import { effectiveRules, evaluateFilters, type FilterDirection } from './policy/filters.js';
+import { parseCommunities } from './policy/communities.js';
 
 /** A peer's config without `bfd`: BFD timer changes do not reset the BGP session. */
-const withoutBfd = (p: PeerConfig | undefined) => JSON.stringify(p && { ...p, bfd: undefined });
+const withoutBfd = (p: PeerConfig | undefined) => JSON.stringify(p && { ...p, bfd: undefined, filters: undefined });
 import { ListenerOptions } from './session/tcp-md5.js';
 
 const LOCAL_SOURCE: Omit<PeerInfo, 'routerId'> = { id: 'local', address: '0.0.0.0', ebgp: false, local: true };
@@ -90,6 +94,10 @@ interface PeerOut {
   full: IterableIterator<[string, Path, readonly Path[]]> | undefined;
   /** End-of-RIB is owed once the first full walk is done. */
   eorPending: boolean;
+  /** The walk in `full` resends prefixes even when unchanged (a route refresh asked for them). */
+  force: boolean;
+  /** Families owed an EoRR (RFC 7313) once the walk in `full` is done. */
+  eorr: Set<string>;
 }
 
 export class Speaker {
@@ -243,12 +251,14 @@ export class Speaker {
     const identityChanged = next.routerId !== this.cfg.routerId || next.asNumber !== this.cfg.asNumber;
     const prevKernel = this.cfg.kernel;
     const old = new Map(this.cfg.peers.map((p) => [p.address, p]));
+    const prevCfg = this.cfg;
     this.cfg = next;
     for (const [addr, peer] of [...this.peers]) {
       const pc = next.peers.find((p) => p.address === addr);
       if (!pc || identityChanged || withoutBfd(pc) !== withoutBfd(old.get(addr))) this.removePeer(peer);
     }
     for (const pc of next.peers) if (!this.peers.has(pc.address)) this.addPeer(pc);
+    this.applyFilterChanges(prevCfg);
     this.syncBfd();
     this.applyListenerOptions();
     this.applyOriginated();
@@ -316,6 +326,7 @@ export class Speaker {
       });
       this.out.set(peer.address, {
         advertised: new PrefixMap(), exports: new Map(), cache4: new WeakMap(), cache6: new WeakMap(), full: this.rib.selections(), eorPending: true,
+        force: false, eorr: new Set(),
       });
       this.queueFlush();
       if (this.kernel) void this.resolveDevice(peer.address);
@@ -327,14 +338,123 @@ export class Speaker {
     },
     onDown: (peer, reason, wasEstablished, negotiated) => this.peerDown(peer, reason, wasEstablished, negotiated),
     onUpdate: (peer, u) => this.ingest(peer, u),
-    onRouteRefresh: (peer) => {
-      const po = this.out.get(peer.address);
-      if (!po) return;
-      po.advertised.clear();
-      po.full = this.rib.selections();
-      this.queueFlush();
-    },
+    onRouteRefresh: (peer, afi, safi, subtype) => this.routeRefresh(peer, afi, safi, subtype),
   };
+
+  // ---- route refresh (RFC 2918 / RFC 7313) -------------------------------------------
+
+  private readonly refreshIn = new InboundRefresh(this.rib, (p) => this.changed(p), (addr, family) => this.log.warn('no EoRR in time: dropping the routes the peer did not resend', { peer: addr, family }));
+
+  private routeRefresh(peer: Peer, afi: number, safi: number, subtype: number): void {
+    const n = peer.negotiated;
+    const family = familyKey(afi, safi);
+    if (!n || !refreshFamilies(n).some(([a, s]) => a === afi && s === safi)) {
+      this.log.info('ignoring ROUTE-REFRESH for a family not negotiated', { peer: peer.address, family });
+      return;
+    }
+    if (subtype === RouteRefreshSubtype.REQUEST) {
+      this.log.info('peer asked for a route refresh', { peer: peer.address, family });
+      this.resendTo(peer, [family]);
+      return;
+    }
+    // BoRR/EoRR only mean something when enhanced route refresh was negotiated; other subtypes are ignored (RFC 7313 §5).
+    if (!n.enhancedRouteRefresh) return;
+    const source = this.sources.get(peer.address);
+    if (subtype === RouteRefreshSubtype.BORR && source) {
+      const n = this.refreshIn.begin(peer.address, source, family);
+      this.log.info('peer begins a route refresh (BoRR)', { peer: peer.address, family, routes: n });
+    } else if (subtype === RouteRefreshSubtype.EORR) {
+      const n = this.refreshIn.end(peer.address, family);
+      this.log.info('peer ended a route refresh (EoRR)', { peer: peer.address, family, removed: n });
+    }
+  }
+
+  /** Sends `peer` everything we export to it for these families again (framed by BoRR/EoRR when negotiated). */
+  private resendTo(peer: Peer, families: readonly string[]): void {
+    const po = this.out.get(peer.address);
+    if (!po || !peer.negotiated) return;
+    const fams = new Set(families);
+    if (po.eorPending) {
+      // The first walk is still running: restart it for every family.
+      po.full = this.rib.selections();
+    } else {
+      po.full = (function* (all: IterableIterator<[string, Path, readonly Path[]]>) {
+        for (const e of all) if (fams.has(familyOf(e[0]))) yield e;
+      })(this.rib.selections());
+    }
+    po.force = true;
+    if (peer.negotiated.enhancedRouteRefresh) {
+      for (const f of fams) {
+        const [afi, safi] = f.split('/').map(Number) as [number, number];
+        peer.send(encodeRouteRefresh(afi, safi, RouteRefreshSubtype.BORR));
+        po.eorr.add(f);
+      }
+    }
+    this.queueFlush();
+  }
+
+  /**
+   * Route refresh by hand (control socket `refresh`): `in` asks the peers to resend their routes,
+   * `out` resends ours. Returns the addresses of the established peers it applied to.
+   */
+  refresh(direction: 'in' | 'out', address?: string): string[] {
+    if (address !== undefined && !this.peers.has(address)) throw new Error(`no peer ${address}`);
+    const done: string[] = [];
+    for (const peer of this.peers.values()) {
+      if ((address !== undefined && peer.address !== address) || !peer.established || !peer.negotiated) continue;
+      if (direction === 'out') {
+        this.resendTo(peer, refreshFamilies(peer.negotiated).map(([a, s]) => familyKey(a, s)));
+        done.push(peer.address);
+      } else if (peer.requestRefresh(refreshFamilies(peer.negotiated))) {
+        done.push(peer.address);
+      }
+    }
+    return done;
+  }
+
+  /** The decision of a peer's filters for a route (undefined: no rule matched). */
+  private filterVerdict(peer: Peer, direction: FilterDirection, prefix: string, remote: boolean, attrs: PathAttributes) {
+    if (!this.cfg.filters) return undefined;
+    // The current config's list (a reload changing only `filters` keeps the session and its cfg).
+    const names = this.cfg.peers.find((p) => p.address === peer.address)?.filters;
+    if (!names?.length) return undefined;
+    return evaluateFilters(this.cfg.filters, names, direction, {
+      prefix, remote, ibgp: peer.ibgp,
+      ...(attrs.communities ? { communities: attrs.communities } : {}),
+      ...(attrs.largeCommunities ? { largeCommunities: attrs.largeCommunities } : {}),
+    });
+  }
+
+  /**
+   * After a reload, peers whose filters changed: new import rules need the peer's routes again
+   * (a route refresh, or a session reset when the peer cannot refresh); new export rules are
+   * applied by walking the Loc-RIB again.
+   */
+  private applyFilterChanges(prev: BgpdConfig): void {
+    const rules = (cfg: BgpdConfig, addr: string, d: FilterDirection) => {
+      const pc = cfg.peers.find((p) => p.address === addr);
+      return effectiveRules(cfg.filters ?? {}, pc?.filters ?? [], d);
+    };
+    for (const peer of [...this.peers.values()]) {
+      if (!peer.established || !peer.negotiated) continue;
+      const addr = peer.address;
+      if (rules(prev, addr, 'export') !== rules(this.cfg, addr, 'export')) {
+        const po = this.out.get(addr);
+        if (po) {
+          po.full = this.rib.selections();
+          this.queueFlush();
+        }
+      }
+      if (rules(prev, addr, 'import') !== rules(this.cfg, addr, 'import')) {
+        if (!peer.requestRefresh(refreshFamilies(peer.negotiated))) {
+          this.log.warn('import filters changed and the peer cannot refresh: resetting the session', { peer: addr });
+          const pc = peer.cfg;
+          this.removePeer(peer);
+          this.addPeer(pc);
+        }
+      }
+    }
+  }
 
   /** Starts, changes and stops BFD sessions to match the peers' `bfd` settings. */
   private syncBfd(): void {
@@ -370,6 +490,7 @@ export class Speaker {
     peer.destroy();
     this.peers.delete(peer.address);
     this.dropSource(peer.address);
+    this.refreshIn.drop(peer.address);
     this.out.delete(peer.address);
     this.sources.delete(peer.address);
     this.devices.delete(peer.address);
@@ -404,6 +525,7 @@ export class Speaker {
 
   private peerDown(peer: Peer, reason: DownReason, wasEstablished: boolean, negotiated: Negotiated | undefined): void {
     this.out.delete(peer.address);
+    this.refreshIn.drop(peer.address);
     this.prefixWarned.delete(peer.address);
     if (wasEstablished && gracefulDown(reason, negotiated)) {
       this.keepStale(peer.address, negotiated!);
@@ -485,6 +607,10 @@ export class Speaker {
         if (this.rib.withdraw(p.prefix, stale.sourceId, p.pathId ?? 0)) this.changed(p.prefix);
       }
     }
+    if (this.refreshIn.active(peer.address)) {
+      // During an enhanced route refresh whatever the peer says replaces its refresh-stale route.
+      this.refreshIn.replaced(peer.address, [...u.withdrawn, ...(u.attributes.mpUnreach?.withdrawn ?? []), ...u.nlri, ...(u.attributes.mpReach?.nlri ?? [])]);
+    }
     const withdraw = (p: Prefix) => {
       if (this.rib.withdraw(p.prefix, source.id, p.pathId ?? 0)) this.changed(p.prefix);
     };
@@ -510,6 +636,10 @@ export class Speaker {
       let pathId = -1;
       let path: Path | undefined;
       for (const p of prefixes) {
+        if (this.filterVerdict(peer, 'import', p.prefix, true, base) === 'Reject') {
+          withdraw(p);
+          continue;
+        }
         const id = p.pathId ?? 0;
         if (id !== pathId || !path) {
           pathId = id;
@@ -548,24 +678,44 @@ export class Speaker {
   // ---- origination ---------------------------------------------------------------------
 
   private originated = new Map<string, boolean>();
+  /** The communities each originated prefix was announced with (text, as configured). */
+  private originatedCommunities = new Map<string, string>();
 
   private applyOriginated(): void {
     const source: PeerInfo = { ...LOCAL_SOURCE, routerId: this.cfg.routerId };
     const want = new Map(this.cfg.originate.map((o) => [o.prefix, o.blackhole]));
+    const comms = new Map(this.cfg.originate.map((o) => [o.prefix, JSON.stringify(o.communities ?? [])]));
     for (const prefix of this.originated.keys()) {
       if (!want.has(prefix) && this.rib.withdraw(prefix, source.id)) this.changed(prefix);
     }
-    const path = this.rib.acquire(source, 0, { origin: 0, asPath: [] }, []);
+    // One shared path per distinct community list.
+    const paths = new Map<string, Path>();
+    const pathFor = (key: string) => {
+      let path = paths.get(key);
+      if (!path) {
+        const list = JSON.parse(key) as string[];
+        const cs = parseCommunities(list, (_i, v, reason) => { throw new Error(`community ${String(v)}: ${reason}`); });
+        path = this.rib.acquire(source, 0, {
+          origin: 0, asPath: [],
+          ...(cs.communities.length ? { communities: cs.communities } : {}),
+          ...(cs.largeCommunities.length ? { largeCommunities: cs.largeCommunities } : {}),
+        }, []);
+        paths.set(key, path);
+      }
+      return path;
+    };
     for (const [prefix, blackhole] of want) {
       const was = this.originated.get(prefix);
-      if (was === undefined) {
-        if (this.rib.upsert(prefix, path)) this.changed(prefix);
+      const key = comms.get(prefix)!;
+      if (was === undefined || this.originatedCommunities.get(prefix) !== key) {
+        if (this.rib.upsert(prefix, pathFor(key))) this.changed(prefix);
       } else if (was !== blackhole && this.kernel) {
         this.kernelDirty.add(prefix);
       }
     }
-    this.rib.release(path);
+    for (const p of paths.values()) this.rib.release(p);
     this.originated = want;
+    this.originatedCommunities = comms;
     this.queueKernel();
   }
 
@@ -614,11 +764,19 @@ export class Speaker {
             batch.push(r.value[0]);
             if (batch.length >= BATCH) break;
           }
-          if (batch.length) this.sendTo(peer, po, batch);
+          if (batch.length) this.sendTo(peer, po, batch, po.force);
           if (!po.full && po.eorPending) {
             po.eorPending = false;
             if (peer.negotiated?.ipv4 !== false) peer.send(encodeEndOfRib(1, 1));
             if (peer.negotiated?.ipv6) peer.send(encodeEndOfRib(2, 1));
+          }
+          if (!po.full) {
+            po.force = false;
+            for (const f of po.eorr) {
+              const [afi, safi] = f.split('/').map(Number) as [number, number];
+              peer.send(encodeRouteRefresh(afi, safi, RouteRefreshSubtype.EORR));
+            }
+            po.eorr.clear();
           }
           worked = true;
         }
@@ -702,14 +860,16 @@ export class Speaker {
     return ex ?? undefined;
   }
 
-  private sendTo(peer: Peer, po: PeerOut, prefixes: readonly string[]): void {
+  private sendTo(peer: Peer, po: PeerOut, prefixes: readonly string[], force = false): void {
     const withdrawn: Prefix[] = [];
     const groups = new Map<Exported, { v4: Prefix[]; v6: Prefix[] }>();
     for (const prefix of prefixes) {
       const v6 = prefix.includes(':');
-      const ex = this.exportFor(peer, po, this.rib.best(prefix), v6);
+      const best = this.rib.best(prefix);
+      let ex = this.exportFor(peer, po, best, v6);
+      if (ex && best && this.filterVerdict(peer, 'export', prefix, !best.source.local, best.attrs.attrs) === 'Reject') ex = undefined;
       const prev = po.advertised.get(prefix);
-      if (ex === prev) continue;
+      if (ex === prev && !(force && ex)) continue;
       if (!ex) {
         withdrawn.push({ prefix });
         po.advertised.delete(prefix);

@@ -4,6 +4,8 @@
 import { isIPv4, isIP } from 'node:net';
 import { canonicalCidr, parseCidrOrIpLoose } from '@tabby/linux';
 import { parseBfdConfig, type BfdConfig } from '../bfd/config.js';
+import { parseFilters, type FilterSpec } from '../policy/filters.js';
+import { parseCommunities } from '../policy/communities.js';
 
 export type PeerType = 'mesh' | 'global' | 'node';
 
@@ -58,12 +60,16 @@ export interface PeerConfig {
   nextHop: 'auto' | 'self' | 'keep';
   /** Accept routes whose AS_PATH holds our own AS up to this many times (0: loop, rejected). */
   allowLocalAs: number;
+  /** Names of top-level `filters` applied to this peer's routes, in order (Calico's BGPPeer `filters`). */
+  filters?: string[];
 }
 
 export interface OriginateConfig {
   prefix: string;
   /** Also install a local blackhole route for the prefix (as Calico does for its IPAM blocks). */
   blackhole: boolean;
+  /** Communities sent with the prefix: `AS:n` (RFC 1997), `g:l1:l2` (RFC 8092) or well-known names. */
+  communities?: string[];
 }
 
 /**
@@ -98,6 +104,8 @@ export interface BgpdConfig {
   peers: PeerConfig[];
   originate: OriginateConfig[];
   kernel: KernelConfig;
+  /** Named route filters (Calico's BGPFilter), applied per peer through `peers[].filters`. */
+  filters?: Record<string, FilterSpec>;
 }
 
 /** Distinct from BIRD (12), Felix (80) and the kernel's own numbers. */
@@ -177,6 +185,11 @@ function maxPrefixes(v: unknown, path: string): NonNullable<PeerConfig['maxPrefi
   return { limit: int(v['limit'], `${path}.limit`, 1, 0xffffffff), warnPercent: int(v['warnPercent'], `${path}.warnPercent`, 1, 100, 90) };
 }
 
+function filterNames(v: unknown, path: string): string[] {
+  if (!Array.isArray(v) || v.some((n) => typeof n !== 'string' || n === '')) throw new ConfigError(path, v, 'must be a list of filter names');
+  return v as string[];
+}
+
 function holdTime(v: unknown, path: string): number {
   const h = int(v, path, 0, 65535, 90);
   if (h === 1 || h === 2) throw new ConfigError(path, v, 'must be 0 or at least 3 seconds (RFC 4271)');
@@ -215,7 +228,7 @@ function kernelRule(v: unknown, path: string): KernelRouteRule {
 }
 
 const PEER_FIELDS = ['address', 'asNumber', 'type', 'passive', 'port', 'holdTime', 'keepaliveTime', 'connectRetryTime', 'connectDelayTime', 'sourceAddress', 'localAsNumber', 'errorHandling', 'gracefulRestart', 'routeReflectorClient',
-  'password', 'ttlSecurity', 'maxPrefixes', 'nextHop', 'allowLocalAs'] as const;
+  'password', 'ttlSecurity', 'maxPrefixes', 'nextHop', 'allowLocalAs', 'filters'] as const;
 
 function peer(v: unknown, path: string, globalAs: number): PeerConfig {
   if (!isObj(v)) throw new ConfigError(path, v, 'must be a mapping');
@@ -242,6 +255,7 @@ function peer(v: unknown, path: string, globalAs: number): PeerConfig {
     nextHop: nextHop(v['nextHop'], `${path}.nextHop`),
     allowLocalAs: int(v['allowLocalAs'], `${path}.allowLocalAs`, 0, 255, 0),
     ...(v['password'] !== undefined ? { password: password(v['password'], `${path}.password`) } : {}),
+    ...(v['filters'] !== undefined ? { filters: filterNames(v['filters'], `${path}.filters`) } : {}),
     // 255 hops would accept any TTL, i.e. no check at all.
     ...(v['ttlSecurity'] !== undefined ? { ttlSecurity: int(v['ttlSecurity'], `${path}.ttlSecurity`, 1, 254) } : {}),
     ...(v['maxPrefixes'] !== undefined ? { maxPrefixes: maxPrefixes(v['maxPrefixes'], `${path}.maxPrefixes`) } : {}),
@@ -258,7 +272,8 @@ function peer(v: unknown, path: string, globalAs: number): PeerConfig {
 export function parseConfig(doc: unknown, file?: string): BgpdConfig {
   try {
     if (!isObj(doc)) throw new ConfigError('(top level)', doc, 'must be a mapping');
-    noUnknown(doc, '', ['routerId', 'asNumber', 'clusterId', 'listen', 'peers', 'originate', 'kernel']);
+    noUnknown(doc, '', ['routerId', 'asNumber', 'clusterId', 'listen', 'peers', 'originate', 'kernel', 'filters']);
+    const filters = parseFilters(doc['filters'], 'filters', (field, value, reason) => { throw new ConfigError(field, value, reason); });
     const asNumber = int(doc['asNumber'], 'asNumber', 1, 0xffffffff);
     let listen: BgpdConfig['listen'] = { address: '0.0.0.0', port: 179 };
     if (doc['listen'] === null || doc['listen'] === false) listen = null;
@@ -271,6 +286,9 @@ export function parseConfig(doc: unknown, file?: string): BgpdConfig {
     const rawPeers = doc['peers'] ?? [];
     if (!Array.isArray(rawPeers)) throw new ConfigError('peers', rawPeers, 'must be a list');
     const peers = rawPeers.map((p, i) => peer(p, `peers[${i}]`, asNumber));
+    peers.forEach((p, i) => p.filters?.forEach((n, j) => {
+      if (!filters[n]) throw new ConfigError(`peers[${i}].filters[${j}]`, n, `no such filter; defined: ${Object.keys(filters).join(', ') || '(none)'}`);
+    }));
     const seen = new Map<string, number>();
     peers.forEach((p, i) => {
       const k = `${p.address}:${p.port}`;
@@ -281,9 +299,16 @@ export function parseConfig(doc: unknown, file?: string): BgpdConfig {
     if (!Array.isArray(rawOrig)) throw new ConfigError('originate', rawOrig, 'must be a list');
     const originate = rawOrig.map((o, i) => {
       const path = `originate[${i}]`;
-      if (!isObj(o)) throw new ConfigError(path, o, 'must be a mapping {prefix, blackhole}');
-      noUnknown(o, path, ['prefix', 'blackhole']);
-      return { prefix: prefix(o['prefix'], `${path}.prefix`), blackhole: bool(o['blackhole'], `${path}.blackhole`, false) };
+      if (!isObj(o)) throw new ConfigError(path, o, 'must be a mapping {prefix, blackhole, communities}');
+      noUnknown(o, path, ['prefix', 'blackhole', 'communities']);
+      const oc: OriginateConfig = { prefix: prefix(o['prefix'], `${path}.prefix`), blackhole: bool(o['blackhole'], `${path}.blackhole`, false) };
+      const cs = o['communities'];
+      if (cs !== undefined) {
+        if (!Array.isArray(cs)) throw new ConfigError(`${path}.communities`, cs, 'must be a list such as [65000:100, no-export, 65000:1:2]');
+        parseCommunities(cs, (j, value, reason) => { throw new ConfigError(`${path}.communities[${j}]`, value, reason); });
+        if (cs.length) oc.communities = cs.map(String);
+      }
+      return oc;
     });
     const k = doc['kernel'] ?? {};
     if (!isObj(k)) throw new ConfigError('kernel', k, 'must be a mapping');
@@ -312,6 +337,7 @@ export function parseConfig(doc: unknown, file?: string): BgpdConfig {
         table: int(k['table'], 'kernel.table', 1, 0xffffffff, 254),
         routes: rules,
       },
+      ...(Object.keys(filters).length ? { filters } : {}),
     };
   } catch (e) {
     throw e instanceof ConfigError && file ? e.withFile(file) : e;

@@ -5,7 +5,9 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Speaker } from '../speaker.js';
 
-export type ControlRequest = { cmd: 'status' } | { cmd: 'routes' } | { cmd: 'stats' } | { cmd: 'stats-reset' } | { cmd: 'bfd' };
+export type ControlRequest = { cmd: 'status' } | { cmd: 'routes' } | { cmd: 'stats' } | { cmd: 'stats-reset' } | { cmd: 'bfd' }
+  /** Route refresh: `in` asks peers to resend their routes, `out` resends ours (one peer or all). */
+  | { cmd: 'refresh'; direction: 'in' | 'out'; peer?: string };
 export type ControlResponse = { ok: true; result: unknown } | { ok: false; error: string };
 
 export const DEFAULT_SOCKET = '/var/run/tabby/bgpd.ctl';
@@ -48,6 +50,15 @@ function handle(line: string, speaker: Speaker): ControlResponse {
     case 'stats': return { ok: true, result: speaker.stats() };
     case 'stats-reset': speaker.resetStats(); return { ok: true, result: null };
     case 'bfd': return { ok: true, result: speaker.bfdStatus() };
+    case 'refresh': {
+      if (req.direction !== 'in' && req.direction !== 'out') return { ok: false, error: 'refresh: direction must be in or out' };
+      if (req.peer !== undefined && typeof req.peer !== 'string') return { ok: false, error: 'refresh: peer must be an address' };
+      try {
+        return { ok: true, result: { peers: speaker.refresh(req.direction, req.peer) } };
+      } catch (e) {
+        return { ok: false, error: `refresh: ${(e as Error).message}` };
+      }
+    }
     default: return { ok: false, error: `unknown command ${JSON.stringify((req as { cmd?: unknown }).cmd)}` };
   }
 }

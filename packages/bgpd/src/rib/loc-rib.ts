@@ -221,9 +221,10 @@ export class LocRib {
    * Moves every path of `fromId` to `to` (graceful restart keeps a restarting peer's routes
    * under a separate "stale" source), dropping those whose prefix `keep` rejects. The moved
    * paths have the same attributes, so selections do not change; `changed` hears of prefixes
-   * that lost a path. Returns how many paths moved.
+   * that lost a path. With `only`, prefixes it rejects are left as they are (route refresh moves
+   * one family). Returns how many paths moved.
    */
-  moveSource(fromId: string, to: PeerInfo, keep: (prefix: string) => boolean, changed: (prefix: string) => void): number {
+  moveSource(fromId: string, to: PeerInfo, keep: (prefix: string) => boolean, changed: (prefix: string) => void, only?: (prefix: string) => boolean): number {
     if (!this.perSource.has(fromId)) return 0;
     const moved = new Map<Path, Path>();
     const renamed = (p: Path): Path => {
@@ -236,6 +237,7 @@ export class LocRib {
     };
     let count = 0;
     for (const [prefix, slot] of this.entries) {
+      if (only && !only(prefix)) continue;
       const paths = slot instanceof Path ? [slot] : slot.paths;
       if (!paths.some((p) => p.source.id === fromId)) continue;
       if (!keep(prefix)) {

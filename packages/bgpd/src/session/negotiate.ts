@@ -10,6 +10,8 @@ export interface Negotiated {
   fourOctetAs: boolean;
   extendedMessage: boolean;
   routeRefresh: boolean;
+  /** Both sides advertised enhanced route refresh (RFC 7313): refreshes are framed by BoRR/EoRR. */
+  enhancedRouteRefresh: boolean;
   ipv4: boolean;
   ipv6: boolean;
   holdTime: number;
@@ -44,7 +46,7 @@ export function ourCapabilities(localAs: number, families: { ipv4: boolean; ipv6
   const caps: Capability[] = [];
   if (families.ipv4) caps.push({ type: 'multiprotocol', afi: AFI.IPV4, safi: SAFI.UNICAST });
   if (families.ipv6) caps.push({ type: 'multiprotocol', afi: AFI.IPV6, safi: SAFI.UNICAST });
-  caps.push({ type: 'route-refresh' }, { type: 'four-octet-as', asn: localAs }, { type: 'extended-message' });
+  caps.push({ type: 'route-refresh' }, { type: 'enhanced-route-refresh' }, { type: 'four-octet-as', asn: localAs }, { type: 'extended-message' });
   if (gr) {
     // Forwarding state is kept across our restarts (the kernel routes stay), so F is set.
     const fams = [...(families.ipv4 ? [AFI.IPV4] : []), ...(families.ipv6 ? [AFI.IPV6] : [])].map((afi) => ({ afi, safi: SAFI.UNICAST, forwarding: true }));
@@ -83,6 +85,7 @@ export function negotiate(ours: Capability[], open: OpenMessage, expect: { peerA
     fourOctetAs: has(ours, 'four-octet-as') && has(theirs, 'four-octet-as'),
     extendedMessage: has(ours, 'extended-message') && has(theirs, 'extended-message'),
     routeRefresh: has(theirs, 'route-refresh') || has(theirs, 'route-refresh-old'),
+    enhancedRouteRefresh: has(ours, 'enhanced-route-refresh') && has(theirs, 'enhanced-route-refresh') && (has(theirs, 'route-refresh') || has(theirs, 'route-refresh-old')),
     ipv4,
     ipv6,
     holdTime: open.holdTime,

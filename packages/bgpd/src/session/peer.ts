@@ -7,7 +7,7 @@ import type { PeerConfig } from '../config/schema.js';
 import { Framer, MAX_EXTENDED_LENGTH, MessageType } from '../wire/framer.js';
 import { CeaseSubcode, ErrorCode, WireError, notificationName } from '../wire/errors.js';
 import { decodeOpen, encodeOpen, type OpenMessage } from '../wire/open.js';
-import { decodeNotification, decodeRouteRefresh, encodeKeepalive, encodeNotification } from '../wire/simple.js';
+import { decodeNotification, decodeRouteRefresh, encodeKeepalive, encodeNotification, encodeRouteRefresh } from '../wire/simple.js';
 import { decodeUpdate, validateUpdate, type UpdateMessage } from '../wire/update.js';
 import { collisionLoser, initialState, step, type DownReason, type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type TimerName } from './fsm.js';
 import { negotiate, ourCapabilities, twoOctetAs, type Negotiated } from './negotiate.js';
@@ -47,7 +47,8 @@ export interface PeerHooks {
   /** `negotiated` is what the session that ended had agreed (graceful restart needs it). */
   onDown(peer: Peer, reason: DownReason, wasEstablished: boolean, negotiated: Negotiated | undefined): void;
   onUpdate(peer: Peer, update: UpdateMessage): void;
-  onRouteRefresh(peer: Peer, afi: number, safi: number): void;
+  /** ROUTE-REFRESH: subtype 0 a request (RFC 2918), 1 BoRR and 2 EoRR (RFC 7313). */
+  onRouteRefresh(peer: Peer, afi: number, safi: number, subtype: number): void;
 }
 
 export interface LocalIdentity {
@@ -360,6 +361,17 @@ export class Peer {
     if (isUpdate) this.counters.updatesOut++;
   }
 
+  /**
+   * Asks the peer to resend its routes of these families (RFC 2918); false when the session is
+   * not established or the peer did not advertise route refresh.
+   */
+  requestRefresh(families: readonly [number, number][]): boolean {
+    if (!this.established || !this.negotiated?.routeRefresh) return false;
+    for (const [afi, safi] of families) this.send(encodeRouteRefresh(afi, safi));
+    this.log.info('route refresh requested', { peer: this.address, families: families.map((f) => f.join('/')) });
+    return true;
+  }
+
   /** Feeds an FSM event and executes the resulting actions. */
   dispatch(ev: FsmEvent): void {
     const before = this.state.name;
@@ -578,7 +590,7 @@ export class Peer {
       case MessageType.ROUTE_REFRESH: {
         const rr = decodeRouteRefresh(bytes);
         this.dispatch({ type: 'route-refresh' });
-        if (this.established) this.hooks.onRouteRefresh(this, rr.afi, rr.safi);
+        if (this.established) this.hooks.onRouteRefresh(this, rr.afi, rr.safi, rr.subtype);
         return;
       }
       default:
