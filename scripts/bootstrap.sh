@@ -18,6 +18,8 @@ declare -A DEB_FOR=(
   [iptables]=iptables
   [ipset]=ipset
   [ping]=iputils-ping
+  [tshark]=tshark
+  [tcpdump]=tcpdump
 )
 
 # file -> Debian package providing it (for tools that are not commands on PATH)
