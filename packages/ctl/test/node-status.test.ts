@@ -32,6 +32,15 @@ describe('ctl node status (rendering)', () => {
   });
 });
 
+describe('ctl node status (rendering BFD)', () => {
+  it("adds the peer's BFD state to Info when BFD is enabled for it", () => {
+    const since = new Date(2026, 10, 22, 23, 30, 4).toISOString();
+    const peer = { address: '10.0.0.1', asNumber: 64512, type: 'global', fsmState: 'Idle', state: 'down' as const, since, info: 'BFD down', routerId: '', prefixesReceived: 0, prefixesAdvertised: 0 };
+    expect(renderNodeStatus([{ ...peer, bfd: 'Down' }])).to.include('| Idle BFD down (BFD Down) |');
+    expect(renderNodeStatus([peer])).to.include('| Idle BFD down |');
+  });
+});
+
 describe('ctl node status (live bgpd)', function () {
   this.timeout(40_000);
   let a: Netns, b: Netns, dir: string, da: Daemon, db: Daemon;

@@ -20,7 +20,8 @@ export function renderNodeStatus(peers: PeerStatus[], now = new Date()): string 
   for (const [family, label] of [[4, 'IPv4'], [6, 'IPv6']] as const) {
     const rows = peers
       .filter((p) => (p.address.includes(':') ? 6 : 4) === family)
-      .map((p) => [p.address, PEER_TYPE[p.type] ?? p.type, p.state, formatSince(p.since, now), p.fsmState + (p.info ? ` ${p.info}` : '')]);
+      // BFD (when enabled for the peer) goes into Info, keeping calicoctl's columns.
+      .map((p) => [p.address, PEER_TYPE[p.type] ?? p.type, p.state, formatSince(p.since, now), p.fsmState + (p.info ? ` ${p.info}` : '') + (p.bfd ? ` (BFD ${p.bfd})` : '')]);
     out += `\n${label} BGP status\n`;
     out += rows.length ? renderBordered(['Peer address', 'Peer type', 'State', 'Since', 'Info'], rows) : `No ${label} peers found.\n`;
   }
