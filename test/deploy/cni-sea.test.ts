@@ -7,13 +7,15 @@ import { spawn, spawnSync } from 'node:child_process';
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EtcdDatastore } from '@tabby/datastore';
-import { startEtcd, startKubeApiTestServer, tmpDir, type EtcdServer, type KubeApiTestServer } from '@tabby/test-support';
+import { createNetns, eventually, startEtcd, startKubeApiTestServer, tmpDir, type EtcdServer, type KubeApiTestServer, type Netns } from '@tabby/test-support';
+import { writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { ROOT } from './lib.js';
 
 /** Runs a plugin call asynchronously (the Kubernetes API test server lives in this process). */
-function run(bin: string, env: NodeJS.ProcessEnv, stdin: string): Promise<{ status: number | null; out: Record<string, unknown>; stderr: string }> {
+function run(bin: string, env: NodeJS.ProcessEnv, stdin: string, args: string[] = []): Promise<{ status: number | null; out: Record<string, unknown>; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(bin, [], { env: { PATH: process.env['PATH'], ...env }, cwd: '/', stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(bin, args, { env: { PATH: process.env['PATH'], ...env }, cwd: '/', stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '', stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d));
     p.stderr.on('data', (d: Buffer) => (stderr += d));
@@ -35,6 +37,8 @@ describe('deploy: standalone CNI executable (scripts/build-cni-sea.sh)', functio
   let etcd: EtcdServer | undefined;
   let ds: EtcdDatastore | undefined;
   let kube: KubeApiTestServer | undefined;
+  const namespaces: Netns[] = [];
+  let nsEtcd: ChildProcess | undefined;
 
   before(() => {
     dir = tmpDir('tabby-cni-sea-');
@@ -45,6 +49,12 @@ describe('deploy: standalone CNI executable (scripts/build-cni-sea.sh)', functio
     await ds?.close();
     await etcd?.stop();
     await kube?.close();
+    if (nsEtcd && nsEtcd.exitCode === null) {
+      const gone = new Promise((r) => nsEtcd!.once('exit', r));
+      nsEtcd.kill('SIGTERM');
+      await gone;
+    }
+    for (const ns of namespaces) ns.delete();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -102,5 +112,43 @@ describe('deploy: standalone CNI executable (scripts/build-cni-sea.sh)', functio
     const del = await run(join(dir, 'bin', 'tabby-ipam'), { ...env, CNI_COMMAND: 'DEL' }, conf);
     expect(del.status, del.stderr).to.equal(0);
     expect(handles()).to.not.include('k8s-pod-network.sea2');
+  });
+
+  it('wires a pod as the kubelet would: ADD in a host namespace gives the pod eth0, the /32 route and a workload endpoint; DEL removes them', async () => {
+    // A "host" namespace (own etcd on its loopback) and a pod namespace; nothing touches this machine's own network.
+    const host = createNetns('seahost');
+    namespaces.push(host);
+    const pod = createNetns('seapod');
+    namespaces.push(pod);
+    const data = join(dir, 'etcd-in-ns');
+    nsEtcd = spawn('ip', ['netns', 'exec', host.name, 'etcd', '--data-dir', data, '--listen-client-urls', 'http://127.0.0.1:2379',
+      '--advertise-client-urls', 'http://127.0.0.1:2379', '--listen-peer-urls', 'http://127.0.0.1:2380'], { stdio: 'ignore' });
+    await eventually(() => host.tryRun('etcdctl', ['--endpoints', 'http://127.0.0.1:2379', 'endpoint', 'health']).code === 0, 30_000, 'etcd in the host namespace');
+    const ctl = (...args: string[]) => spawnSync('ip', ['netns', 'exec', host.name, process.execPath, join(ROOT, 'packages/ctl/bin/ctl.js'), ...args],
+      { env: { ...process.env, DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: 'http://127.0.0.1:2379' }, encoding: 'utf8', cwd: '/' });
+    writeFileSync(join(dir, 'pool.yaml'), 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: { name: sea-ns-pool }\nspec: { cidr: 10.68.0.0/24, blockSize: 28, ipipMode: Never, natOutgoing: false }\n');
+    const created = ctl('create', '-f', join(dir, 'pool.yaml'));
+    expect(created.status, created.stderr).to.equal(0);
+
+    const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'tabby', etcd_endpoints: 'http://127.0.0.1:2379', nodename: 'sea-node', mtu: 1480, ipam: { type: 'tabby-ipam' } });
+    const env = { CNI_CONTAINERID: 'sea3', CNI_NETNS: `/var/run/netns/${pod.name}`, CNI_IFNAME: 'eth0', CNI_PATH: join(dir, 'bin'), CNI_ARGS: 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=sea-pod' };
+    const inHost = (command: string) => run('ip', { ...env, CNI_COMMAND: command }, conf, ['netns', 'exec', host.name, join(dir, 'bin', 'tabby')]);
+    const add = await inHost('ADD');
+    expect(add.status, `${JSON.stringify(add.out)} ${add.stderr}`).to.equal(0);
+    const ip = (add.out['ips'] as { address: string }[])[0]!.address.split('/')[0]!;
+    expect(ip).to.match(/^10\.68\.0\.\d+$/);
+    expect(pod.run('ip', ['-o', '-4', 'addr', 'show', 'dev', 'eth0'])).to.include(`${ip}/32`);
+    expect(pod.run('ip', ['link', 'show', 'eth0'])).to.include('mtu 1480');
+    const route = host.run('ip', ['-4', 'route', 'show', `${ip}/32`]);
+    expect(route, 'host route to the pod').to.match(/dev cali[0-9a-f]{11}/);
+    const weps = ctl('get', 'workloadendpoints', '-A', '-o', 'json');
+    expect(weps.status, weps.stderr).to.equal(0);
+    expect(weps.stdout).to.include(`${ip}/32`);
+
+    const del = await inHost('DEL');
+    expect(del.status, del.stderr).to.equal(0);
+    expect(host.run('ip', ['-4', 'route', 'show', `${ip}/32`]).trim(), 'route gone').to.equal('');
+    expect(host.run('ip', ['-o', 'link', 'show']), 'veth gone').to.not.match(/cali[0-9a-f]{11}/);
+    expect(ctl('get', 'workloadendpoints', '-A', '-o', 'json').stdout).to.not.include(`${ip}/32`);
   });
 });
