@@ -125,7 +125,9 @@ describe('tabby CNI plugin with the Kubernetes datastore (API test server, real 
     expectOk(await call('CHECK', pod, 'web-0', id, { prevResult: result }));
 
     expectOk(await call('DEL', pod, 'web-0', id));
-    expect(kube.get('/api/v1/namespaces/shop/pods/web-0')!['metadata']['annotations']).to.deep.equal({});
+    expect(kube.get('/api/v1/namespaces/shop/pods/web-0')!['metadata']['annotations']).to.deep.equal({
+      'cni.projectcalico.org/podIP': '', 'cni.projectcalico.org/podIPs': '', 'cni.projectcalico.org/containerID': '',
+    });
     expect(await ds.get('WorkloadEndpoint', 'node--1-k8s-web--0-eth0', 'shop').then(() => 'found', (e: unknown) => e instanceof NotFoundError ? 'gone' : String(e))).to.equal('gone');
     expect(kube.list(`${CRD}/ipamhandles`)).to.deep.equal([]);
     // A repeated DEL finds nothing to do.

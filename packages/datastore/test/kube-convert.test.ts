@@ -55,8 +55,11 @@ describe('kubernetes conversion: pods -> workload endpoints', () => {
       'cni.projectcalico.org/containerID': 'c1', 'cni.tabby.io/mac': null,
     } } });
     expect(kc.podAnnotationPatch(undefined)).to.deep.equal({ metadata: { annotations: {
-      'cni.projectcalico.org/podIP': null, 'cni.projectcalico.org/podIPs': null, 'cni.projectcalico.org/containerID': null, 'cni.tabby.io/mac': null,
+      'cni.projectcalico.org/podIP': '', 'cni.projectcalico.org/podIPs': '', 'cni.projectcalico.org/containerID': '', 'cni.tabby.io/mac': null,
     } } });
+    // Emptied annotations (after a DEL) are no address, even though the kubelet's status still has one.
+    const torn = { ...pod({}, { 'cni.projectcalico.org/podIP': '', 'cni.projectcalico.org/podIPs': '' }), status: { phase: 'Running', podIP: '10.0.0.8' } };
+    expect(kc.workloadEndpointFromPod(torn)).to.equal(undefined);
   });
 });
 

@@ -75,7 +75,9 @@ describe('kubernetes datastore', function () {
       expect(stale.message).to.equal(`update conflict: WorkloadEndpoint(shop/node--1-k8s-pending-eth0): resourceVersion ${created.metadata.resourceVersion} does not match the stored ${upd.metadata.resourceVersion}`);
       const gone = await ds.delete('WorkloadEndpoint', 'node--1-k8s-pending-eth0', 'shop');
       expect(gone.spec.containerID).to.equal('cid3');
-      expect(kube.get(podPath('shop', 'pending'))!['metadata']['annotations']).to.deep.equal({});
+      expect(kube.get(podPath('shop', 'pending'))!['metadata']['annotations']).to.deep.equal({
+        'cni.projectcalico.org/podIP': '', 'cni.projectcalico.org/podIPs': '', 'cni.projectcalico.org/containerID': '',
+      });
       await expectReject(ds.get('WorkloadEndpoint', 'node--1-k8s-pending-eth0', 'shop'), NotFoundError);
       await expectReject(ds.create({ ...wep, metadata: { name: 'node--1-k8s-nopod-eth0', namespace: 'shop' }, spec: { ...wep.spec, pod: 'nopod' } }), NotFoundError);
       await expectReject(ds.create({ ...wep, metadata: { name: 'node--9-k8s-pending-eth0', namespace: 'shop' } }), InvalidArgumentError, /is named node--1-k8s-pending-eth0/);

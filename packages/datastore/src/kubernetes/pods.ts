@@ -37,11 +37,16 @@ function ipNetworks(list: string[]): string[] {
   return out;
 }
 
-/** The pod's addresses: the CNI plugin's annotations first, else the kubelet's status. */
+/**
+ * The pod's addresses: the CNI plugin's annotations first, else the kubelet's status. Annotations
+ * present but empty (what a DEL leaves) mean "no address": the status, which the kubelet keeps
+ * until the pod ends, must not bring a torn-down endpoint back.
+ */
 export function podIPs(pod: Json): string[] {
   const ann: Record<string, string> = pod['metadata']?.['annotations'] ?? {};
   if (ann[ANN_POD_IPS]) return ipNetworks(ann[ANN_POD_IPS].split(','));
   if (ann[ANN_POD_IP]) return ipNetworks([ann[ANN_POD_IP]]);
+  if (ANN_POD_IPS in ann || ANN_POD_IP in ann) return [];
   const st = pod['status'] ?? {};
   const list: string[] = (st['podIPs'] ?? []).map((p: Json) => String(p['ip']));
   if (!list.length && st['podIP']) list.push(String(st['podIP']));
@@ -113,16 +118,17 @@ export function workloadEndpointFromPod(pod: Json): WorkloadEndpoint | undefined
 
 /**
  * The merge patch that records a WorkloadEndpoint on its pod, as Calico's plugin does: podIP,
- * podIPs and containerID (plus Tabby's MAC); `undefined` clears them. With a resourceVersion the
- * patch is a compare-and-swap on the pod.
+ * podIPs and containerID (plus Tabby's MAC). `undefined` (a deletion) empties the addresses and
+ * the container ID, so that the kubelet's status IPs do not stand in for them. With a
+ * resourceVersion the patch is a compare-and-swap on the pod.
  */
 export function podAnnotationPatch(wep: WorkloadEndpoint | undefined, resourceVersion?: string): Json {
   const ips = (wep?.spec.ipNetworks ?? []).map((n) => n);
   const v4 = ips.find((n) => !n.includes(':'));
   const annotations: Record<string, string | null> = {
-    [ANN_POD_IP]: ips.length ? (v4 ?? ips[0]!) : null,
-    [ANN_POD_IPS]: ips.length ? ips.join(',') : null,
-    [ANN_CONTAINER_ID]: wep?.spec.containerID || null,
+    [ANN_POD_IP]: ips.length ? (v4 ?? ips[0]!) : '',
+    [ANN_POD_IPS]: ips.length ? ips.join(',') : '',
+    [ANN_CONTAINER_ID]: wep?.spec.containerID || (wep ? null : ''),
     [ANN_MAC]: wep?.spec.mac || null,
   };
   return { metadata: { annotations, ...(resourceVersion ? { resourceVersion } : {}) } };
