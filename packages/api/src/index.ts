@@ -10,6 +10,7 @@ export * from './resources/node.js';
 export * from './resources/workload-endpoint.js';
 export * from './resources/bgp-configuration.js';
 export * from './resources/bgp-peer.js';
+export * from './resources/bgp-filter.js';
 export * from './resources/ip-pool.js';
 export * from './resources/rule.js';
 export * from './resources/network-policy.js';

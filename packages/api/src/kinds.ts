@@ -7,6 +7,7 @@ import * as node from './resources/node.js';
 import * as wep from './resources/workload-endpoint.js';
 import * as bgpConfig from './resources/bgp-configuration.js';
 import * as bgpPeer from './resources/bgp-peer.js';
+import * as bgpFilter from './resources/bgp-filter.js';
 import * as ipPool from './resources/ip-pool.js';
 import * as np from './resources/network-policy.js';
 import * as gnp from './resources/global-network-policy.js';
@@ -25,6 +26,7 @@ export interface KindMap {
   WorkloadEndpoint: wep.WorkloadEndpoint;
   BGPConfiguration: bgpConfig.BGPConfiguration;
   BGPPeer: bgpPeer.BGPPeer;
+  BGPFilter: bgpFilter.BGPFilter;
   IPPool: ipPool.IPPool;
   NetworkPolicy: np.NetworkPolicy;
   GlobalNetworkPolicy: gnp.GlobalNetworkPolicy;
@@ -83,6 +85,11 @@ export const KINDS: { [K in KindName]: KindDef<KindMap[K]> } = {
     kind: 'BGPPeer', plural: 'bgppeers', namespaced: false, storage: 'v3',
     aliases: ['bgppeer', 'bgppeers', 'bgpp', 'bgpps', 'bp', 'bps'],
     specSchema: bgpPeer.bgpPeerSpecSchema, defaults: bgpPeer.defaultBGPPeer, validate: bgpPeer.validateBGPPeer,
+  },
+  BGPFilter: {
+    kind: 'BGPFilter', plural: 'bgpfilters', namespaced: false, storage: 'v3',
+    aliases: ['bgpfilter', 'bgpfilters', 'bgpf', 'bgpfs', 'bf', 'bfs'],
+    specSchema: bgpFilter.bgpFilterSpecSchema, defaults: bgpFilter.defaultBGPFilter, validate: bgpFilter.validateBGPFilter,
   },
   IPPool: {
     kind: 'IPPool', plural: 'ippools', namespaced: false, storage: 'v3',

@@ -75,6 +75,17 @@ export const TABLES: Record<KindName, TableDef> = {
       ASN: f('spec.asNumber'),
     },
   },
+  BGPFilter: {
+    ps: ['NAME', 'NUMEXPORTV4', 'NUMIMPORTV4', 'NUMEXPORTV6', 'NUMIMPORTV6'],
+    wide: ['NAME', 'NUMEXPORTV4', 'NUMIMPORTV4', 'NUMEXPORTV6', 'NUMIMPORTV6'],
+    cells: {
+      NAME,
+      NUMEXPORTV4: (r) => String((pick(r, 'spec.exportV4') as unknown[] | undefined)?.length ?? 0),
+      NUMIMPORTV4: (r) => String((pick(r, 'spec.importV4') as unknown[] | undefined)?.length ?? 0),
+      NUMEXPORTV6: (r) => String((pick(r, 'spec.exportV6') as unknown[] | undefined)?.length ?? 0),
+      NUMIMPORTV6: (r) => String((pick(r, 'spec.importV6') as unknown[] | undefined)?.length ?? 0),
+    },
+  },
   FelixConfiguration: { ps: ['NAME'], wide: ['NAME'], cells: { NAME } },
   GlobalNetworkPolicy: {
     ps: ['NAME'],
