@@ -121,7 +121,7 @@ export class KubeDatastore implements Datastore {
         return o ? nodeFromKube(o) : undefined;
       }
       case 'wep': {
-        const pod = await this.podOfEndpoint(name, namespace!);
+        const pod = this.podOfEndpoint(name);
         if (!pod) return undefined;
         const o = await fetch(objectPath(PODS, pod, namespace));
         const wep = o ? workloadEndpointFromPod(o) : undefined;
@@ -149,7 +149,7 @@ export class KubeDatastore implements Datastore {
   }
 
   /** The pod a WorkloadEndpoint name denotes (`<node>-k8s-<pod>-eth0`), if it can denote one. */
-  private async podOfEndpoint(name: string, _namespace: string): Promise<string | undefined> {
+  private podOfEndpoint(name: string): string | undefined {
     try {
       const ids = parseWorkloadEndpointName(name);
       if (ids.orchestrator !== K8S_ORCHESTRATOR || !ids.pod || ids.endpoint !== K8S_ENDPOINT) return undefined;
@@ -309,7 +309,7 @@ export class KubeDatastore implements Datastore {
   private async podFor(wep: WorkloadEndpoint): Promise<{ podPath: string; pod: Json }> {
     const ns = wep.metadata.namespace;
     if (!ns) throw new InvalidArgumentError('WorkloadEndpoint: namespace is required');
-    const podName = wep.spec.pod ?? (await this.podOfEndpoint(wep.metadata.name, ns));
+    const podName = wep.spec.pod ?? this.podOfEndpoint(wep.metadata.name);
     if (!podName) throw new InvalidArgumentError(`WorkloadEndpoint ${wep.metadata.name}: with the Kubernetes datastore an endpoint belongs to a pod (spec.pod, name <node>-k8s-<pod>-eth0)`);
     const podPath = objectPath(PODS, podName, ns);
     const ref = refOfResource(wep);
