@@ -29,8 +29,11 @@ async function daemon(argv: string[]): Promise<number> {
   const speaker = new Speaker(cfg, { log });
   await speaker.start();
   const control = await serveControl(values.socket ?? DEFAULT_SOCKET, speaker);
-  const metrics = metricsPort === undefined ? undefined : await serveMetrics(new BgpdMetrics(speaker).registry, metricsPort, values['metrics-host'] ?? process.env['TABBY_BGPD_METRICS_HOST']);
-  if (metrics) log.info('metrics served', { port: metricsPort });
+  // Metrics are not worth a BGP outage: a port already in use is logged and BGP runs on.
+  const metrics = metricsPort === undefined ? undefined : await serveMetrics(new BgpdMetrics(speaker).registry, metricsPort, values['metrics-host'] ?? process.env['TABBY_BGPD_METRICS_HOST']).then(
+    (srv) => { log.info('metrics served', { port: metricsPort }); return srv; },
+    (e: Error) => { log.error('cannot serve metrics; running without them', { port: metricsPort, error: e.message }); return undefined; },
+  );
   log.info('bgpd started', { routerId: cfg.routerId, as: cfg.asNumber, peers: cfg.peers.length });
   process.on('SIGHUP', () => {
     loadConfig(file).then(

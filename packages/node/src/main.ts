@@ -218,10 +218,13 @@ async function agent(): Promise<number> {
   }
   const health = await serveHealth(cfg, sup, log);
   const probes = probesFor(cfg);
+  // A metrics port in use is logged, not fatal: the children keep running.
   const metrics = cfg.metricsPort
-    ? await serveNodeMetrics(new NodeMetrics({ children: () => sup.status(), live: () => runProbes(probes.live), ready: () => runProbes(probes.ready) }).registry, cfg.metricsPort, cfg.metricsHost)
+    ? await serveNodeMetrics(new NodeMetrics({ children: () => sup.status(), live: () => runProbes(probes.live), ready: () => runProbes(probes.ready) }).registry, cfg.metricsPort, cfg.metricsHost).then(
+      (srv) => { log.info('metrics served', { port: cfg.metricsPort }); return srv; },
+      (e: Error) => { log.error('cannot serve metrics; running without them', { port: cfg.metricsPort, error: e.message }); return undefined; },
+    )
     : undefined;
-  if (metrics) log.info('metrics served', { port: cfg.metricsPort });
 
   await new Promise<void>((res) => {
     process.once('SIGTERM', res);

@@ -8,7 +8,7 @@ import { get } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tmpDir, freePort, eventually } from '@tabby/test-support';
-import { metricsPortOf } from '@tabby/bgpd';
+import { metricsPortOf, request } from '@tabby/bgpd';
 
 const BGPD = fileURLToPath(new URL('../../../bin/bgpd.js', import.meta.url));
 const A = '127.0.0.11', B = '127.0.0.12';
@@ -140,6 +140,15 @@ kernel: { enabled: false }
     await gone;
     await eventually(async () => (await metric(metricsA, 'bgpd_peer_established', { peer: B })) === 0, 20_000, `A noticed B is gone; ${logs}`);
     expect(await metric(metricsA, 'bgpd_peer_state', { peer: B, state: 'Established' })).to.equal(0);
+  });
+
+  it('keeps running BGP when its metrics port is taken (logged, not fatal)', async () => {
+    writeFileSync(join(dir, 'c.yaml'), 'routerId: 10.207.0.3\nasNumber: 65003\nlisten: null\npeers: []\nkernel: { enabled: false }\n');
+    const before = logs.length;
+    const c = start('c', ['--config', join(dir, 'c.yaml'), '--socket', join(dir, 'c.ctl'), '--metrics-port', String(metricsA), '--metrics-host', '127.0.0.1']);
+    await eventually(() => logs.slice(before).includes('cannot serve metrics'), 20_000, `c logs the taken port; ${logs}`);
+    expect(await request(join(dir, 'c.ctl'), { cmd: 'status' })).to.deep.equal([]);
+    expect(c.exitCode).to.equal(null);
   });
 
   it('refuses a bad metrics port with a message naming where it came from', () => {
