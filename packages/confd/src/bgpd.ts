@@ -2,16 +2,53 @@
 // can express is rendered; the rest is listed in the plan's warnings (see README "Dropped").
 
 import { stringify } from 'yaml';
-import type { BgpdConfig, KernelRouteRule, OriginateConfig, PeerConfig } from '@tabby/bgpd';
+import type { BgpdConfig, FilterRule, FilterSpec, KernelRouteRule, OriginateConfig, PeerConfig } from '@tabby/bgpd';
+import type { BGPFilterRule, BGPFilterSpec } from '@tabby/api';
 import { planBgp, type BgpPlan, type ConfdInput } from './plan.js';
 
 /** The file's content as bgpd's parseConfig() accepts it; optional fields only when set. */
-export type BgpdConfigDoc = Omit<BgpdConfig, 'peers' | 'listen' | 'kernel'> & {
+export type BgpdConfigDoc = Omit<BgpdConfig, 'peers' | 'listen' | 'kernel' | 'filters'> & {
   listen?: { address?: string; port?: number };
-  peers: (Pick<PeerConfig, 'address' | 'asNumber' | 'type' | 'passive'> & Partial<Pick<PeerConfig, 'port' | 'holdTime' | 'keepaliveTime' | 'sourceAddress' | 'localAsNumber' | 'gracefulRestart' | 'routeReflectorClient' | 'nextHop' | 'allowLocalAs' | 'ttlSecurity'>>)[];
+  peers: (Pick<PeerConfig, 'address' | 'asNumber' | 'type' | 'passive'> & Partial<Pick<PeerConfig, 'port' | 'holdTime' | 'keepaliveTime' | 'sourceAddress' | 'localAsNumber' | 'gracefulRestart' | 'routeReflectorClient' | 'nextHop' | 'allowLocalAs' | 'ttlSecurity' | 'filters'>>)[];
+  filters?: Record<string, FilterSpecDoc>;
   originate: OriginateConfig[];
   kernel: { enabled: boolean; routes: (Omit<KernelRouteRule, 'onlink'> & { onlink?: boolean })[] };
 };
+
+/**
+ * One BGPFilter rule in bgpd's form, or undefined when it has a condition bgpd cannot evaluate
+ * (asPathPrefix, priority): such a rule is left out, i.e. treated as never matching.
+ */
+function filterRule(r: BGPFilterRule, what: string, warnings: string[]): FilterRuleDoc | undefined {
+  if (r.asPathPrefix?.length || r.priority !== undefined) {
+    warnings.push(`${what}: asPathPrefix/priority conditions are not supported by bgpd; rule left out`);
+    return undefined;
+  }
+  if (r.operations?.length) warnings.push(`${what}: operations are not supported by bgpd; the rule's action applies without them`);
+  const values = r.communities?.values ?? [];
+  return {
+    action: r.action,
+    ...(r.cidr ? { cidr: r.cidr, matchOperator: r.matchOperator ?? 'In' } : {}),
+    ...(r.prefixLength && (r.prefixLength.min !== undefined || r.prefixLength.max !== undefined) ? { prefixLength: r.prefixLength } : {}),
+    ...(r.source ? { source: r.source } : {}),
+    ...(r.interface ? { interface: r.interface } : {}),
+    ...(r.peerType ? { peerType: r.peerType } : {}),
+    ...(values.length ? { communities: values } : {}),
+  };
+}
+
+function filterSpec(name: string, spec: BGPFilterSpec, warnings: string[]): FilterSpecDoc {
+  const out: FilterSpecDoc = {};
+  for (const list of ['exportV4', 'importV4', 'exportV6', 'importV6'] as const) {
+    const rules = (spec[list] ?? []).flatMap((r, i) => filterRule(r, `BGPFilter ${name} ${list}[${i}]`, warnings) ?? []);
+    if (rules.length) out[list] = rules;
+  }
+  return out;
+}
+
+/** bgpd's rule as written: matchOperator only with cidr. */
+type FilterRuleDoc = Omit<FilterRule, 'matchOperator'> & Partial<Pick<FilterRule, 'matchOperator'>>;
+type FilterSpecDoc = Partial<Record<keyof FilterSpec, FilterRuleDoc[]>>;
 
 /** bgpd's default hold time; with a configured keepalive the hold time is kept at least 3x it. */
 const DEFAULT_HOLD = 90;
@@ -35,6 +72,7 @@ export function bgpdConfigFromPlan(plan: BgpPlan): { config: BgpdConfigDoc; warn
       ...(p.allowLocalAs ? { allowLocalAs: Math.min(255, p.allowLocalAs) } : {}),
       // GTSM: 255 hops would check nothing; bgpd takes 1-254.
       ...(p.ttlSecurityHops ? { ttlSecurity: Math.min(254, Math.max(1, p.ttlSecurityHops)) } : {}),
+      ...(p.filters?.length ? { filters: p.filters } : {}),
     };
   });
   // A route reflector node: its clients carry the cluster ID (Calico's "rr cluster id").
@@ -55,8 +93,9 @@ export function bgpdConfigFromPlan(plan: BgpPlan): { config: BgpdConfigDoc; warn
     ...(clusterId ? { clusterId } : {}),
     ...(plan.listen ? { listen: plan.listen } : {}),
     peers,
-    originate: plan.originate.map((o) => ({ prefix: o.prefix, blackhole: o.blackhole })),
+    originate: plan.originate.map((o) => ({ prefix: o.prefix, blackhole: o.blackhole, ...(o.communities?.length ? { communities: o.communities } : {}) })),
     kernel: { enabled: true, routes },
+    ...(Object.keys(plan.filters).length ? { filters: Object.fromEntries(Object.entries(plan.filters).map(([n, s]) => [n, filterSpec(n, s, warnings)])) } : {}),
   };
   return { config, warnings };
 }

@@ -14,7 +14,7 @@ import { reload, writeIfChanged, type ReloadAction } from './writer.js';
 
 export type Target = 'bgpd' | 'bird';
 
-export const WATCHED_KINDS = ['Node', 'BGPConfiguration', 'BGPPeer', 'IPPool', 'BlockAffinity', 'IPAMBlock'] as const;
+export const WATCHED_KINDS = ['Node', 'BGPConfiguration', 'BGPPeer', 'BGPFilter', 'IPPool', 'BlockAffinity', 'IPAMBlock'] as const;
 type WatchedKind = (typeof WATCHED_KINDS)[number];
 
 export interface ConfdOptions {
@@ -34,7 +34,13 @@ export interface ConfdOptions {
 /** Renders the file content for a snapshot of the datastore (throws NoRouterIdError). */
 export function renderTarget(input: ConfdInput, target: Target): { content: string; warnings: string[] } {
   const plan = planBgp(input);
-  if (target === 'bird') return { content: birdConfigFromPlan(plan) + '\n', warnings: plan.warnings };
+  if (target === 'bird') {
+    const extra = [
+      ...(Object.keys(plan.filters).length ? [`BGPFilters (${Object.keys(plan.filters).join(', ')}) are rendered for bgpd only; the BIRD config has none`] : []),
+      ...(plan.originate.some((o) => o.communities?.length) ? ['prefixAdvertisements communities are rendered for bgpd only; the BIRD config has none'] : []),
+    ];
+    return { content: birdConfigFromPlan(plan) + '\n', warnings: [...plan.warnings, ...extra] };
+  }
   const { config, warnings } = bgpdConfigFromPlan(plan);
   return { content: bgpdYaml(config, input.nodeName), warnings };
 }
@@ -59,6 +65,7 @@ function inputOf(opts: ConfdOptions, items: <K extends WatchedKind>(k: K) => rea
     nodes: items('Node') as KindMap['Node'][],
     bgpConfigurations: items('BGPConfiguration') as KindMap['BGPConfiguration'][],
     bgpPeers: items('BGPPeer') as KindMap['BGPPeer'][],
+    bgpFilters: items('BGPFilter') as KindMap['BGPFilter'][],
     ipPools: items('IPPool') as KindMap['IPPool'][],
     blockAffinities: items('BlockAffinity') as KindMap['BlockAffinity'][],
     ipamBlocks: items('IPAMBlock') as KindMap['IPAMBlock'][],

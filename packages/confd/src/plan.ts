@@ -4,9 +4,9 @@
 // start from this plan, so the two targets never disagree about who the peers are.
 
 import {
-  BGP_DEFAULTS, canonicalCidr, cidrContains, formatIP, networkOf, parseAsn, parseCidr, parseCidrOrIp, parseDurationSeconds,
+  BGP_DEFAULTS, canonicalCidr, isCommunityValue, cidrContains, formatIP, networkOf, parseAsn, parseCidr, parseCidrOrIp, parseDurationSeconds,
   parseIP, parsePeerIP, parseSelector,
-  type BGPConfiguration, type BGPPeer, type BlockAffinity, type Cidr, type IPAMBlock, type IPPool, type IpVersion, type Node,
+  type BGPConfiguration, type BGPFilter, type BGPFilterSpec, type BGPPeer, type BlockAffinity, type Cidr, type IPAMBlock, type IPPool, type IpVersion, type Node,
 } from '@tabby/api';
 
 /** Everything confd reads from the datastore (plus who we are). */
@@ -15,6 +15,8 @@ export interface ConfdInput {
   nodes: readonly Node[];
   bgpConfigurations: readonly BGPConfiguration[];
   bgpPeers: readonly BGPPeer[];
+  /** BGPFilters (only those named by a peer's `filters` are used). */
+  bgpFilters?: readonly BGPFilter[];
   ipPools: readonly IPPool[];
   blockAffinities: readonly BlockAffinity[];
   /** Only needed for borrowed addresses (allocations for this node in other nodes' blocks). */
@@ -48,6 +50,8 @@ export interface PlannedPeer {
   rrClusterId?: string;
   /** The peer is another Calico node (mesh or selected by peerSelector / its peerIP). */
   calicoNode: boolean;
+  /** BGPFilter names (BGPPeer `filters`, those that exist), in order. */
+  filters?: string[];
 }
 
 export interface PlannedPool {
@@ -62,6 +66,8 @@ export interface PlannedOriginate {
   family: IpVersion;
   /** An affine block (aggregate with a local blackhole); false for a borrowed /32 or /128. */
   blackhole: boolean;
+  /** Community values from BGPConfiguration prefixAdvertisements whose cidr contains the prefix. */
+  communities?: string[];
 }
 
 export interface BgpPlan {
@@ -81,6 +87,8 @@ export interface BgpPlan {
   peers: PlannedPeer[];
   pools: PlannedPool[];
   originate: PlannedOriginate[];
+  /** The BGPFilters the peers name, by name. */
+  filters: Record<string, BGPFilterSpec>;
   /** Things the input asked for that were not rendered, with the reason. */
   warnings: string[];
 }
@@ -170,6 +178,37 @@ function poolPlan(p: IPPool): PlannedPool | undefined {
   return { cidr: canonicalCidr(c), family: c.version, encap, exportable: !p.spec.disableBGPExport };
 }
 
+/**
+ * Adds the communities of BGPConfiguration prefixAdvertisements to the prefixes they cover (as
+ * Calico's apply_communities: every advertisement whose cidr contains the prefix). The node's
+ * own BGPConfiguration replaces the default's list when it has one; community names resolve
+ * against the defining configuration's `communities`, then the default's.
+ */
+function* withCommunities(list: Iterable<PlannedOriginate>, nodeCfg: BGPConfiguration['spec'], globalCfg: BGPConfiguration['spec'], warnings: string[]): Iterable<PlannedOriginate> {
+  const owner = nodeCfg.prefixAdvertisements?.length ? nodeCfg : globalCfg;
+  const names = new Map<string, string>();
+  for (const c of [...(globalCfg.communities ?? []), ...(owner.communities ?? [])]) names.set(c.name, c.value);
+  const ads = (owner.prefixAdvertisements ?? []).flatMap((a) => {
+    const c = parseCidr(a.cidr);
+    if (!c) {
+      warnings.push(`BGPConfiguration prefixAdvertisements: bad cidr ${JSON.stringify(a.cidr)}; ignored`);
+      return [];
+    }
+    const values = (a.communities ?? []).flatMap((n) => {
+      const v = names.get(n) ?? (isCommunityValue(n) ? n : undefined);
+      if (v === undefined) warnings.push(`BGPConfiguration prefixAdvertisements ${a.cidr}: community ${JSON.stringify(n)} is neither defined in communities nor a value; ignored`);
+      return v === undefined ? [] : [v];
+    });
+    return [{ c, values }];
+  });
+  for (const o of list) {
+    const pc = parseCidr(o.prefix);
+    const values: string[] = [];
+    for (const a of ads) if (pc && cidrContains(a.c, pc)) for (const v of a.values) if (!values.includes(v)) values.push(v);
+    yield values.length ? { ...o, communities: values } : o;
+  }
+}
+
 /** Computes this node's BGP setup. Throws NoRouterIdError when no router ID can be chosen. */
 export function planBgp(input: ConfdInput): BgpPlan {
   const warnings: string[] = [];
@@ -233,6 +272,9 @@ export function planBgp(input: ConfdInput): BgpPlan {
     }
   }
 
+  const filterSpecs = new Map((input.bgpFilters ?? []).map((f) => [f.metadata.name, f.spec]));
+  const usedFilters: Record<string, BGPFilterSpec> = {};
+
   // 2. Explicit BGPPeers: global ones first, then node-scoped ones (Calico's two passes).
   const explicit = [...input.bgpPeers].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
   const isGlobal = (p: BGPPeer) => !p.spec.node && !p.spec.nodeSelector;
@@ -290,7 +332,12 @@ export function planBgp(input: ConfdInput): BgpPlan {
       // bgpd does TCP MD5 (`password`), but the secret behind secretKeyRef lives in the Kubernetes
       // API, which confd does not read: without it the session would only fail to establish.
       if (s.password) warnings.push(`${what}: BGP passwords are not supported yet (confd cannot read the secretKeyRef secret); the session renders without one`);
-      if (s.filters && s.filters.length > 0) warnings.push(`${what}: BGPFilters are not supported yet; filters ${s.filters.join(', ')} ignored`);
+      const filterNames = (s.filters ?? []).filter((n) => {
+        if (filterSpecs.has(n)) return true;
+        warnings.push(`${what}: BGPFilter ${n} does not exist; ignored`);
+        return false;
+      });
+      for (const n of filterNames) usedFilters[n] = filterSpecs.get(n)!;
       if (s.localWorkloadSelector) warnings.push(`${what}: localWorkloadSelector peerings are not supported yet; ignored`);
       const keepalive = seconds(s.keepaliveTime, warnings, `${what} keepaliveTime`);
       const restart = seconds(s.maxRestartTime, warnings, `${what} maxRestartTime`);
@@ -318,6 +365,7 @@ export function planBgp(input: ConfdInput): BgpPlan {
           ...(s.numAllowedLocalASNumbers ? { allowLocalAs: s.numAllowedLocalASNumbers } : {}),
           ...(s.ttlSecurity ? { ttlSecurityHops: s.ttlSecurity } : {}),
           ...(rr ? { rrClusterId: rr } : {}),
+          ...(filterNames.length ? { filters: filterNames } : {}),
           calicoNode,
         }, what);
       }
@@ -385,7 +433,8 @@ export function planBgp(input: ConfdInput): BgpPlan {
     ignoredInterfaces: [...(globalCfg.ignoredInterfaces ?? [])],
     peers,
     pools,
-    originate: [...originate.values()].sort((a, b) => a.family - b.family || (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0)),
+    filters: Object.fromEntries(Object.entries(usedFilters).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    originate: [...withCommunities(originate.values(), nodeCfg, globalCfg, warnings)].sort((a, b) => a.family - b.family || (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0)),
     warnings: [...new Set(warnings)],
   };
 }
