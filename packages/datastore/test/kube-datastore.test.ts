@@ -258,6 +258,39 @@ describe('kubernetes datastore', function () {
       }
     });
 
+    it('annotation writes fall back from the status subresource to the object when RBAC forbids status (and not the other way round)', async () => {
+      const strict = await startKubeApiTestServer({ forbid: ['pods/status', 'nodes/status'] });
+      const other = new KubeDatastore({ kubeconfig: strict.kubeconfig });
+      try {
+        strict.create('/api/v1/nodes', { metadata: { name: 'n1' } });
+        strict.create('/api/v1/namespaces/x/pods', { metadata: { name: 'p' }, spec: { nodeName: 'n1' } });
+        const n = await other.get('Node', 'n1');
+        await other.update({ ...n, spec: { bgp: { ipv4Address: '10.0.0.7/24' } } } as Node);
+        expect(strict.get('/api/v1/nodes/n1')!['metadata']['annotations']).to.deep.equal({ 'projectcalico.org/IPv4Address': '10.0.0.7/24' });
+        await other.create({ apiVersion: 'projectcalico.org/v3', kind: 'WorkloadEndpoint', metadata: { name: 'n1-k8s-p-eth0', namespace: 'x' },
+          spec: { pod: 'p', ipNetworks: ['10.1.1.1/32'], interfaceName: 'cali0', containerID: 'c' } } as WorkloadEndpoint);
+        expect(strict.get('/api/v1/namespaces/x/pods/p')!['metadata']['annotations']['cni.projectcalico.org/podIP']).to.equal('10.1.1.1/32');
+        expect(strict.requests.filter((r) => r.method === 'PATCH').map((r) => `${r.url} ${r.status}`)).to.deep.equal([
+          '/api/v1/nodes/n1/status 403', '/api/v1/nodes/n1 200', '/api/v1/namespaces/x/pods/p/status 403', '/api/v1/namespaces/x/pods/p 200',
+        ]);
+      } finally {
+        await other.close();
+        await strict.close();
+      }
+      const none = await startKubeApiTestServer({ forbid: ['pods/status', 'pods'] });
+      const denied = new KubeDatastore({ kubeconfig: none.kubeconfig });
+      try {
+        none.create('/api/v1/namespaces/x/pods', { metadata: { name: 'p' }, spec: { nodeName: 'n1' } });
+        const e = await expectReject(denied.create({ apiVersion: 'projectcalico.org/v3', kind: 'WorkloadEndpoint', metadata: { name: 'n1-k8s-p-eth0', namespace: 'x' },
+          spec: { pod: 'p', ipNetworks: ['10.1.1.1/32'], interfaceName: 'cali0' } } as WorkloadEndpoint), Error);
+        expect(e.name).to.equal('ConnectionError');
+        expect(e.message).to.match(/refused the request \(403 Forbidden\): pods "p" is forbidden/);
+      } finally {
+        await denied.close();
+        await none.close();
+      }
+    });
+
     it('a cluster without Calico\'s CRDs gets a message saying so', async () => {
       const bare = await startKubeApiTestServer({ omit: ['crd.projectcalico.org/ippools'] });
       const other = new KubeDatastore({ kubeconfig: bare.kubeconfig });

@@ -65,6 +65,8 @@ export interface KubeApiTestServerOptions {
   bookmarkIntervalMs?: number;
   /** Collections not to serve, as `<group>/<plural>` (core: `/pods`), e.g. a cluster without a CRD: `crd.projectcalico.org/ippools`. */
   omit?: string[];
+  /** Answer 403 Forbidden to these, as RBAC would: `<plural>/status` (any object's status subresource) or `<plural>` (any write to the collection's objects). */
+  forbid?: string[];
   /** Serve https:// with a throwaway CA (its file is `caFile`, and the kubeconfig names it). */
   tls?: boolean;
 }
@@ -416,6 +418,10 @@ export async function startKubeApiTestServer(opts: KubeApiTestServerOptions = {}
       if (disc) return reply(200, disc);
       const target = route(url.pathname);
       const q = url.searchParams;
+      const forbidden = opts.forbid ?? [];
+      if ((target.status && forbidden.includes(`${target.type.plural}/status`)) || (method !== 'GET' && !target.status && forbidden.includes(target.type.plural))) {
+        throw new StatusError(403, 'Forbidden', `${target.type.plural}${target.status ? '/status' : ''} "${target.name ?? ''}" is forbidden: User "tabby-test" cannot ${method.toLowerCase()} resource "${target.type.plural}${target.status ? '/status' : ''}"`);
+      }
       if (method === 'GET' && !target.name && (q.get('watch') === 'true' || q.get('watch') === '1')) return startWatch(target, q, res);
       if (method === 'GET' && !target.name) return reply(200, doList(target, parseLabelSelector(q.get('labelSelector') ?? ''), parseFieldSelector(q.get('fieldSelector') ?? '')));
       if (method === 'GET') return reply(200, present(target.type, current(target).obj));

@@ -64,6 +64,14 @@ export function kubeSourceOf(opts: KubeOptions, env: NodeJS.ProcessEnv = process
   throw new ConfigError('no Kubernetes API to talk to: set KUBECONFIG (or kubeconfig in the config file), K8S_API_ENDPOINT, or run in a pod');
 }
 
+/** 401/403: the API server refused who we are or what we asked (a ConnectionError: nothing to retry). */
+export class KubeRefusedError extends ConnectionError {
+  override name = 'ConnectionError';
+  constructor(readonly code: number, message: string) {
+    super(message);
+  }
+}
+
 /** Builds the KubeConfig the options ask for, the way Calico's client does. */
 export async function loadKubeConfig(opts: KubeOptions, env: NodeJS.ProcessEnv = process.env): Promise<KubeConfig> {
   const source = kubeSourceOf(opts, env);
@@ -160,7 +168,7 @@ export class KubeClient {
           }
           const reason = String(parsed?.['reason'] ?? '');
           const message = String(parsed?.['message'] ?? (text.slice(0, 200) || res.statusMessage || `HTTP ${code}`));
-          if (code === 401 || code === 403) reject(new ConnectionError(`Kubernetes API at ${this.server} refused the request (${code} ${reason || res.statusMessage}): ${message}`));
+          if (code === 401 || code === 403) reject(new KubeRefusedError(code, `Kubernetes API at ${this.server} refused the request (${code} ${reason || res.statusMessage}): ${message}`));
           else if (code === 400 || code === 422) reject(new InvalidArgumentError(`Kubernetes API: ${message}`));
           else if (code >= 500 || code === 429) reject(new ConnectionError(`Kubernetes API at ${this.server}: ${code} ${reason || res.statusMessage}: ${message}`));
           else reject(new KubeApiError(code, reason, message));

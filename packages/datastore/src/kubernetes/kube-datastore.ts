@@ -11,7 +11,7 @@ import type { Datastore, DeleteOptions, ListOptions, ListResult, Watch, WatchEve
 import {
   AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError, type ResourceRef,
 } from '../errors.js';
-import { KubeApiError, KubeClient, kubeSourceOf, loadKubeConfig, type Json, type KubeOptions } from './client.js';
+import { KubeApiError, KubeClient, KubeRefusedError, kubeSourceOf, loadKubeConfig, type Json, type KubeOptions } from './client.js';
 import { fromCustomResource, nodeAnnotationPatch, nodeFromKube, toCustomResource } from './convert.js';
 import { KNP_PREFIX, networkPolicyFromKube } from './network-policy.js';
 import {
@@ -201,10 +201,7 @@ export class KubeDatastore implements Datastore {
     switch (backingOf(r.kind)) {
       case 'profile': throw unsupported('Profile', 'update', 'profiles are derived from Namespaces and ServiceAccounts');
       case 'node': {
-        // Through the status subresource, as Calico does: its RBAC grants nodes/status, and the
-        // apiserver takes metadata (the annotations) from a status write.
-        const path = `${objectPath(NODES, r.metadata.name)}/status`;
-        const o = await this.call(ref, () => this.request('PATCH', path, nodeAnnotationPatch(r as Node), MERGE_PATCH), wanted);
+        const o = await this.patchAnnotations(objectPath(NODES, r.metadata.name), nodeAnnotationPatch(r as Node), ref, wanted);
         return nodeFromKube(o) as R;
       }
       case 'wep': {
@@ -246,8 +243,7 @@ export class KubeDatastore implements Datastore {
         // The endpoint goes away with the pod's address annotations (as Calico's plugin on DEL).
         const cur = await this.get(kind, name, namespace) as WorkloadEndpoint;
         if (opts.resourceVersion && opts.resourceVersion !== cur.metadata.resourceVersion) throw new ConflictError(ref, opts.resourceVersion, cur.metadata.resourceVersion);
-        const path = `${objectPath(PODS, cur.spec.pod!, namespace)}/status`;
-        await this.call(ref, () => this.request('PATCH', path, podAnnotationPatch(undefined, cur.metadata.resourceVersion), MERGE_PATCH), cur.metadata.resourceVersion);
+        await this.patchAnnotations(objectPath(PODS, cur.spec.pod!, namespace), podAnnotationPatch(undefined, cur.metadata.resourceVersion), ref, cur.metadata.resourceVersion);
         return cur as KindMap[K];
       }
       case 'crd': {
@@ -297,6 +293,20 @@ export class KubeDatastore implements Datastore {
     }
   }
 
+  /**
+   * A merge patch of a Pod's or Node's annotations, through the status subresource as Calico does
+   * (its RBAC grants pods/status and nodes/status patch); if that is forbidden, through the object
+   * itself (RBAC granting pods/nodes patch). A resourceVersion in the patch makes it a CAS.
+   */
+  private async patchAnnotations(path: string, patch: Json, ref: ResourceRef, expected: string | undefined): Promise<Json> {
+    try {
+      return await this.call(ref, () => this.request('PATCH', `${path}/status`, patch, MERGE_PATCH), expected);
+    } catch (e) {
+      if (!(e instanceof KubeRefusedError && e.code === 403)) throw e;
+      return this.call(ref, () => this.request('PATCH', path, patch, MERGE_PATCH), expected);
+    }
+  }
+
   /** A ConflictError completed with the stored resourceVersion, for a message a user can act on. */
   private async withActual(e: unknown): Promise<unknown> {
     if (!(e instanceof ConflictError) || e.actual !== undefined) return e;
@@ -313,7 +323,6 @@ export class KubeDatastore implements Datastore {
     if (!podName) throw new InvalidArgumentError(`WorkloadEndpoint ${wep.metadata.name}: with the Kubernetes datastore an endpoint belongs to a pod (spec.pod, name <node>-k8s-<pod>-eth0)`);
     const podPath = objectPath(PODS, podName, ns);
     const ref = refOfResource(wep);
-    // Writes go through pods/status (Calico's CNI RBAC grants pods/status patch, not pods patch).
     let pod: Json;
     try {
       pod = await this.request('GET', podPath);
@@ -334,7 +343,7 @@ export class KubeDatastore implements Datastore {
     const ref = refOfResource(wep);
     if (!wep.spec.ipNetworks?.length) throw new InvalidArgumentError(`WorkloadEndpoint ${ref.namespace}/${ref.name}: with the Kubernetes datastore an endpoint needs ipNetworks (they are kept in the pod's annotations)`);
     try {
-      const o = await this.call(ref, () => this.request('PATCH', `${podPath}/status`, podAnnotationPatch(wep, resourceVersion), MERGE_PATCH), resourceVersion);
+      const o = await this.patchAnnotations(podPath, podAnnotationPatch(wep, resourceVersion), ref, resourceVersion);
       const stored = workloadEndpointFromPod(o);
       if (!stored) throw new InvalidArgumentError(`WorkloadEndpoint ${ref.namespace}/${ref.name}: the pod does not form an endpoint (host network or finished)`);
       return stored;
