@@ -229,8 +229,8 @@ export class Peer {
 
   /**
    * Ends the session because the peer sent more prefixes than `maxPrefixes` allows: Cease /
-   * Maximum Number of Prefixes Reached with the AFI, SAFI and limit (RFC 4486), then Idle with
-   * the usual backoff.
+   * Maximum Number of Prefixes Reached with the AFI, SAFI and limit (RFC 4486; inside a Hard Reset
+   * when the N bit was negotiated), then Idle with the usual backoff.
    */
   prefixLimitExceeded(afi: number, safi: number, limit: number, count: number): void {
     if (!this.established) return;
@@ -240,7 +240,12 @@ export class Peer {
     v.setUint8(2, safi);
     v.setUint32(3, limit);
     this.log.warn('maximum number of prefixes reached', { peer: this.address, limit, received: count });
-    this.dispatch({ type: 'message-error', notification: { code: ErrorCode.CEASE, subcode: CeaseSubcode.MAX_PREFIXES, data } });
+    // With the N bit (RFC 8538) a plain Cease would start graceful restart (both sides keeping the
+    // routes); RFC 8538 §5.1 asks for a Hard Reset here, carrying the Cease/1 inside it.
+    const notification = this.negotiated?.gracefulRestart?.notification
+      ? { code: ErrorCode.CEASE, subcode: CeaseSubcode.HARD_RESET, data: Uint8Array.of(ErrorCode.CEASE, CeaseSubcode.MAX_PREFIXES, ...data) }
+      : { code: ErrorCode.CEASE, subcode: CeaseSubcode.MAX_PREFIXES, data };
+    this.dispatch({ type: 'message-error', notification });
   }
 
   /**

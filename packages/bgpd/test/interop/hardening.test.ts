@@ -149,12 +149,17 @@ router bgp 65102
  bgp router-id ${F.peer}
  no bgp ebgp-requires-policy
  no bgp default ipv4-unicast
+ no bgp network import-check
+ bgp graceful-restart
+ bgp graceful-restart notification
  neighbor ${F.ours} remote-as ${FRR_SEES_OUR_AS}
  neighbor ${F.ours} password ${KEYS.f}
  neighbor ${F.ours} timers 1 3
  neighbor ${F.ours} timers connect 1
  address-family ipv4 unicast
   neighbor ${F.ours} activate
+  network 10.97.1.0/24
+  network 10.97.2.0/24
  exit-address-family
 `);
     daemons.push(startInNetns(ns['f']!, ['/usr/lib/frr/bgpd', '-f', join(frrDir, 'frr.conf'), '-i', join(frrDir, 'bgpd.pid'), '--vty_socket', frrDir, '-Z', '-S', '-n']));
@@ -268,4 +273,20 @@ router bgp 65102
     await eventually(async () => !(await up(B.peer)) && /Maximum Number of Prefixes Reached/i.test((await status(B.peer))?.info ?? '') && !(await routes()).some((r) => r.from === B.peer), 10_000, 'down, with the reason in status and no routes from BIRD');
   });
 
+
+  it('maxPrefixes with graceful restart and the N bit (FRR): the Cease/1 goes inside a Hard Reset, so no routes are kept stale', async () => {
+    knobs.f = { password: KEYS.f, extra: 'gracefulRestart: true' };
+    reload();
+    await eventually(async () => (await up(F.peer)) && (await routes()).filter((r) => r.from === F.peer).length === 2, 15_000, `FRR's two prefixes; ${why()}`);
+    knobs.f = { password: KEYS.f, extra: 'gracefulRestart: true, maxPrefixes: 1' };
+    reload();
+    await eventually(() => /sending NOTIFICATION \{"peer":"10\.213\.2\.1","notification":"Cease: Hard Reset"\}/.test(bgpd.output()), 15_000, `Hard Reset sent to FRR; ${why()}`);
+    // FRR unwraps it: the reason inside, and that it came as a Hard Reset.
+    await eventually(() => {
+      const n = (JSON.parse(vtysh(`show bgp neighbors ${F.ours} json`)) as Record<string, { lastNotificationReason?: string; lastNotificationHardReset?: boolean }>)[F.ours];
+      return n?.lastNotificationReason === 'Cease/Maximum Number of Prefixes Reached' && n.lastNotificationHardReset === true;
+    }, 5000, 'FRR reports Cease/Maximum Number of Prefixes Reached as a Hard Reset');
+    // Neither FRR's routes nor a stale copy of them stay with us.
+    await eventually(async () => !(await routes()).some((r) => r.from.startsWith(F.peer)), 5000, 'no routes (or stale routes) from FRR');
+  });
 });
