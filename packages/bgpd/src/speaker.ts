@@ -98,6 +98,8 @@ interface PeerOut {
   force: boolean;
   /** Families owed an EoRR (RFC 7313) once the walk in `full` is done. */
   eorr: Set<string>;
+  /** ADD-PATH send (RFC 7911): prefix -> path identifier -> what was sent with it. */
+  multi?: PrefixMap<Map<number, Exported>>;
 }
 
 export class Speaker {
@@ -595,6 +597,22 @@ export class Speaker {
     }
   }
 
+  /**
+   * A path of `prefix` came or went: peers hear of it when the selection changed, and ADD-PATH
+   * receivers (which get more than the best path) whenever anything changed.
+   */
+  private pathsChanged(prefix: string, selectionChanged: boolean): void {
+    if (selectionChanged) return this.changed(prefix);
+    for (const [addr] of this.out) {
+      const s = this.peers.get(addr)?.negotiated?.addPath?.send;
+      if (s && (s[1] || s[2])) {
+        this.outDirty.add(prefix);
+        this.queueFlush();
+        return;
+      }
+    }
+  }
+
   private ingest(peer: Peer, u: UpdateMessage): void {
     const source = this.sources.get(peer.address);
     if (!source) return;
@@ -612,7 +630,7 @@ export class Speaker {
       this.refreshIn.replaced(peer.address, [...u.withdrawn, ...(u.attributes.mpUnreach?.withdrawn ?? []), ...u.nlri, ...(u.attributes.mpReach?.nlri ?? [])]);
     }
     const withdraw = (p: Prefix) => {
-      if (this.rib.withdraw(p.prefix, source.id, p.pathId ?? 0)) this.changed(p.prefix);
+      this.pathsChanged(p.prefix, this.rib.withdraw(p.prefix, source.id, p.pathId ?? 0));
     };
     u.withdrawn.forEach(withdraw);
     u.attributes.mpUnreach?.withdrawn.forEach(withdraw);
@@ -646,7 +664,7 @@ export class Speaker {
           path = this.rib.acquire(source, id, base, nextHops);
           held.push(path);
         }
-        if (this.rib.upsert(p.prefix, path)) this.changed(p.prefix);
+        this.pathsChanged(p.prefix, this.rib.upsert(p.prefix, path));
       }
     };
     try {
@@ -860,11 +878,57 @@ export class Speaker {
     return ex ?? undefined;
   }
 
+  /** Path identifiers we send under ADD-PATH: one per (source, its path id), stable for the process. */
+  private readonly sendIds = new Map<string, number>();
+
+  private sendIdOf(path: Path): number {
+    const key = `${path.source.id}|${path.pathId}`;
+    let id = this.sendIds.get(key);
+    if (id === undefined) this.sendIds.set(key, (id = this.sendIds.size + 1));
+    return id;
+  }
+
+  /**
+   * ADD-PATH send: up to `maxPaths` exportable candidate paths of the prefix (the best first),
+   * each under its own path identifier; paths no longer sent are withdrawn by identifier.
+   */
+  private addPathsFor(peer: Peer, po: PeerOut, prefix: string, v6: boolean, force: boolean, withdrawn: Prefix[], add: (ex: Exported, p: Prefix) => void): void {
+    const max = peer.cfg.addPaths?.maxPaths ?? 1;
+    const want = new Map<number, Exported>();
+    for (const path of this.rib.candidates(prefix)) {
+      if (want.size >= max) break;
+      const ex = this.exportFor(peer, po, path, v6);
+      if (!ex || this.filterVerdict(peer, 'export', prefix, !path.source.local, path.attrs.attrs) === 'Reject') continue;
+      want.set(this.sendIdOf(path), ex);
+    }
+    po.multi ??= new PrefixMap();
+    const prev = po.multi.get(prefix);
+    for (const [id] of prev ?? []) if (!want.has(id)) withdrawn.push({ prefix, pathId: id });
+    for (const [id, ex] of want) if (force || prev?.get(id) !== ex) add(ex, { prefix, pathId: id });
+    if (want.size) {
+      po.multi.set(prefix, want);
+      po.advertised.set(prefix, want.values().next().value!);
+    } else {
+      po.multi.delete(prefix);
+      po.advertised.delete(prefix);
+    }
+  }
+
   private sendTo(peer: Peer, po: PeerOut, prefixes: readonly string[], force = false): void {
     const withdrawn: Prefix[] = [];
     const groups = new Map<Exported, { v4: Prefix[]; v6: Prefix[] }>();
+    const sendPaths = peer.negotiated?.addPath?.send;
+    const add = (ex: Exported, p: Prefix) => {
+      let g = groups.get(ex);
+      if (!g) groups.set(ex, (g = { v4: [], v6: [] }));
+      (p.prefix.includes(':') ? g.v6 : g.v4).push(p);
+    };
     for (const prefix of prefixes) {
       const v6 = prefix.includes(':');
+      if (sendPaths?.[v6 ? 2 : 1]) {
+        this.addPathsFor(peer, po, prefix, v6, force, withdrawn, add);
+        continue;
+      }
       const best = this.rib.best(prefix);
       let ex = this.exportFor(peer, po, best, v6);
       if (ex && best && this.filterVerdict(peer, 'export', prefix, !best.source.local, best.attrs.attrs) === 'Reject') ex = undefined;
@@ -889,7 +953,7 @@ export class Speaker {
       }
     }
     if (!withdrawn.length && !announcements.length) return;
-    const ctx = { fourOctetAs: !!peer.negotiated?.fourOctetAs, maxLength: peer.negotiated?.extendedMessage ? 65535 : 4096 };
+    const ctx = { fourOctetAs: !!peer.negotiated?.fourOctetAs, maxLength: peer.negotiated?.extendedMessage ? 65535 : 4096, ...(sendPaths ? { addPath: sendPaths } : {}) };
     for (const m of buildUpdates(withdrawn, announcements, ctx)) peer.send(m, true);
   }
 

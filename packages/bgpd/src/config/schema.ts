@@ -62,6 +62,11 @@ export interface PeerConfig {
   allowLocalAs: number;
   /** Names of top-level `filters` applied to this peer's routes, in order (Calico's BGPPeer `filters`). */
   filters?: string[];
+  /**
+   * ADD-PATH (RFC 7911), like BIRD's `add paths`: `receive` takes several paths per prefix from
+   * the peer, `send` gives it up to `maxPaths` of ours (the best first) when it can receive them.
+   */
+  addPaths?: { send: boolean; receive: boolean; maxPaths: number };
 }
 
 export interface OriginateConfig {
@@ -185,6 +190,16 @@ function maxPrefixes(v: unknown, path: string): NonNullable<PeerConfig['maxPrefi
   return { limit: int(v['limit'], `${path}.limit`, 1, 0xffffffff), warnPercent: int(v['warnPercent'], `${path}.warnPercent`, 1, 100, 90) };
 }
 
+/** `true` (both ways, as BIRD's `add paths on`), `send`, `receive`, or {send, receive, maxPaths}. */
+function addPaths(v: unknown, path: string): NonNullable<PeerConfig['addPaths']> {
+  const DEFAULT_MAX = 8;
+  if (v === true) return { send: true, receive: true, maxPaths: DEFAULT_MAX };
+  if (v === 'send' || v === 'receive') return { send: v === 'send', receive: v === 'receive', maxPaths: DEFAULT_MAX };
+  if (!isObj(v)) throw new ConfigError(path, v, 'must be true, false, send, receive or a mapping {send, receive, maxPaths}');
+  noUnknown(v, path, ['send', 'receive', 'maxPaths']);
+  return { send: bool(v['send'], `${path}.send`, true), receive: bool(v['receive'], `${path}.receive`, true), maxPaths: int(v['maxPaths'], `${path}.maxPaths`, 1, 64, DEFAULT_MAX) };
+}
+
 function filterNames(v: unknown, path: string): string[] {
   if (!Array.isArray(v) || v.some((n) => typeof n !== 'string' || n === '')) throw new ConfigError(path, v, 'must be a list of filter names');
   return v as string[];
@@ -228,7 +243,7 @@ function kernelRule(v: unknown, path: string): KernelRouteRule {
 }
 
 const PEER_FIELDS = ['address', 'asNumber', 'type', 'passive', 'port', 'holdTime', 'keepaliveTime', 'connectRetryTime', 'connectDelayTime', 'sourceAddress', 'localAsNumber', 'errorHandling', 'gracefulRestart', 'routeReflectorClient',
-  'password', 'ttlSecurity', 'maxPrefixes', 'nextHop', 'allowLocalAs', 'filters'] as const;
+  'password', 'ttlSecurity', 'maxPrefixes', 'nextHop', 'allowLocalAs', 'filters', 'addPaths'] as const;
 
 function peer(v: unknown, path: string, globalAs: number): PeerConfig {
   if (!isObj(v)) throw new ConfigError(path, v, 'must be a mapping');
@@ -256,6 +271,7 @@ function peer(v: unknown, path: string, globalAs: number): PeerConfig {
     allowLocalAs: int(v['allowLocalAs'], `${path}.allowLocalAs`, 0, 255, 0),
     ...(v['password'] !== undefined ? { password: password(v['password'], `${path}.password`) } : {}),
     ...(v['filters'] !== undefined ? { filters: filterNames(v['filters'], `${path}.filters`) } : {}),
+    ...(v['addPaths'] !== undefined && v['addPaths'] !== false ? { addPaths: addPaths(v['addPaths'], `${path}.addPaths`) } : {}),
     // 255 hops would accept any TTL, i.e. no check at all.
     ...(v['ttlSecurity'] !== undefined ? { ttlSecurity: int(v['ttlSecurity'], `${path}.ttlSecurity`, 1, 254) } : {}),
     ...(v['maxPrefixes'] !== undefined ? { maxPrefixes: maxPrefixes(v['maxPrefixes'], `${path}.maxPrefixes`) } : {}),

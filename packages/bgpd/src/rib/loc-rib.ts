@@ -268,6 +268,14 @@ export class LocRib {
     return count;
   }
 
+  /** Every candidate path of a prefix, the best first (ADD-PATH sends several). */
+  candidates(prefix: string): readonly Path[] {
+    const s = this.entries.get(prefix);
+    if (!s) return [];
+    if (s instanceof Path) return [s];
+    return [s.best, ...s.paths.filter((p) => p !== s.best)];
+  }
+
   best(prefix: string): Path | undefined {
     const s = this.entries.get(prefix);
     return s && bestOf(s);

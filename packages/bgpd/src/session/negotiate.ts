@@ -1,6 +1,7 @@
 // What a session may use, from both OPENs (pure).
 
-import { AFI, SAFI, type Capability } from '../wire/capabilities.js';
+import { AFI, SAFI, type AddPathFamily, type Capability } from '../wire/capabilities.js';
+import type { PerFamily } from '../wire/context.js';
 import { AS_TRANS, type OpenMessage } from '../wire/open.js';
 import { ErrorCode, OpenSubcode, WireError } from '../wire/errors.js';
 
@@ -12,6 +13,11 @@ export interface Negotiated {
   routeRefresh: boolean;
   /** Both sides advertised enhanced route refresh (RFC 7313): refreshes are framed by BoRR/EoRR. */
   enhancedRouteRefresh: boolean;
+  /**
+   * ADD-PATH (RFC 7911) per family (1 IPv4, 2 IPv6 unicast): `receive` when we offered to
+   * receive and the peer to send (its NLRI carry path identifiers), `send` the other way round.
+   */
+  addPath?: { receive: PerFamily; send: PerFamily };
   ipv4: boolean;
   ipv6: boolean;
   holdTime: number;
@@ -41,8 +47,14 @@ export function peerAsOf(open: OpenMessage): number {
   return four ? four.asn : open.myAs;
 }
 
+/** ADD-PATH directions we offer (RFC 7911), for every unicast family we run. */
+export interface AddPathOptions {
+  send: boolean;
+  receive: boolean;
+}
+
 /** Our capabilities for a session. */
-export function ourCapabilities(localAs: number, families: { ipv4: boolean; ipv6: boolean }, gr?: GracefulRestartOptions): Capability[] {
+export function ourCapabilities(localAs: number, families: { ipv4: boolean; ipv6: boolean }, gr?: GracefulRestartOptions, addPath?: AddPathOptions): Capability[] {
   const caps: Capability[] = [];
   if (families.ipv4) caps.push({ type: 'multiprotocol', afi: AFI.IPV4, safi: SAFI.UNICAST });
   if (families.ipv6) caps.push({ type: 'multiprotocol', afi: AFI.IPV6, safi: SAFI.UNICAST });
@@ -51,6 +63,10 @@ export function ourCapabilities(localAs: number, families: { ipv4: boolean; ipv6
     // Forwarding state is kept across our restarts (the kernel routes stay), so F is set.
     const fams = [...(families.ipv4 ? [AFI.IPV4] : []), ...(families.ipv6 ? [AFI.IPV6] : [])].map((afi) => ({ afi, safi: SAFI.UNICAST, forwarding: true }));
     caps.push({ type: 'graceful-restart', restarting: gr.restarting, notification: true, time: gr.restartTime, families: fams });
+  }
+  if (addPath && (addPath.send || addPath.receive)) {
+    const fams = [...(families.ipv4 ? [AFI.IPV4] : []), ...(families.ipv6 ? [AFI.IPV6] : [])];
+    caps.push({ type: 'add-path', families: fams.map((afi) => ({ afi, safi: SAFI.UNICAST, send: addPath.send, receive: addPath.receive })) });
   }
   return caps;
 }
@@ -90,7 +106,25 @@ export function negotiate(ours: Capability[], open: OpenMessage, expect: { peerA
     ipv6,
     holdTime: open.holdTime,
     ...gracefulRestartOf(ours, theirs),
+    ...addPathOf(ours, theirs),
   };
+}
+
+function addPathOf(ours: Capability[], theirs: Capability[]): Pick<Negotiated, 'addPath'> {
+  const fams = (caps: Capability[]): AddPathFamily[] => caps.flatMap((c) => (c.type === 'add-path' ? c.families : []));
+  const mine = fams(ours);
+  const peer = fams(theirs);
+  if (!mine.length || !peer.length) return {};
+  const receive: PerFamily = {};
+  const send: PerFamily = {};
+  for (const afi of [1, 2] as const) {
+    const m = mine.find((f) => f.afi === afi && f.safi === SAFI.UNICAST);
+    const p = peer.find((f) => f.afi === afi && f.safi === SAFI.UNICAST);
+    if (!m || !p) continue;
+    if (m.receive && p.send) receive[afi] = true;
+    if (m.send && p.receive) send[afi] = true;
+  }
+  return Object.keys(receive).length || Object.keys(send).length ? { addPath: { receive, send } } : {};
 }
 
 function gracefulRestartOf(ours: Capability[], theirs: Capability[]): Pick<Negotiated, 'gracefulRestart'> {

@@ -256,7 +256,7 @@ export class Peer {
 
   private capabilities() {
     const gr = this.cfg.gracefulRestart.enabled ? { restartTime: this.cfg.gracefulRestart.restartTime, restarting: this.restarting } : undefined;
-    return ourCapabilities(this.cfg.localAsNumber ?? this.local.asNumber, this.families, gr);
+    return ourCapabilities(this.cfg.localAsNumber ?? this.local.asNumber, this.families, gr, this.cfg.addPaths);
   }
 
   /**
@@ -570,7 +570,7 @@ export class Peer {
           this.dispatch({ type: 'update' }); // an FSM error outside Established
           return;
         }
-        const d = decodeUpdate(bytes, { fourOctetAs: !!this.negotiated?.fourOctetAs });
+        const d = decodeUpdate(bytes, { fourOctetAs: !!this.negotiated?.fourOctetAs, ...(this.negotiated?.addPath ? { addPath: this.negotiated.addPath.receive } : {}) });
         const verdict = validateUpdate(d, { ibgp: this.ibgp });
         const strict = this.cfg.errorHandling === 'strict';
         if (verdict.action === 'reset' || (strict && (verdict.action !== 'accept' || verdict.discarded.length))) {
