@@ -9,7 +9,7 @@ import { planBgp, type BgpPlan, type ConfdInput } from './plan.js';
 /** The file's content as bgpd's parseConfig() accepts it; optional fields only when set. */
 export type BgpdConfigDoc = Omit<BgpdConfig, 'peers' | 'listen' | 'kernel' | 'filters'> & {
   listen?: { address?: string; port?: number };
-  peers: (Pick<PeerConfig, 'address' | 'asNumber' | 'type' | 'passive'> & Partial<Pick<PeerConfig, 'port' | 'holdTime' | 'keepaliveTime' | 'sourceAddress' | 'localAsNumber' | 'gracefulRestart' | 'routeReflectorClient' | 'nextHop' | 'allowLocalAs' | 'ttlSecurity' | 'filters'>>)[];
+  peers: (Pick<PeerConfig, 'address' | 'asNumber' | 'type' | 'passive'> & Partial<Pick<PeerConfig, 'port' | 'holdTime' | 'keepaliveTime' | 'sourceAddress' | 'localAsNumber' | 'gracefulRestart' | 'routeReflectorClient' | 'nextHop' | 'allowLocalAs' | 'ttlSecurity' | 'filters'>> & { addPaths?: boolean })[];
   filters?: Record<string, FilterSpecDoc>;
   originate: OriginateConfig[];
   kernel: { enabled: boolean; routes: (Omit<KernelRouteRule, 'onlink'> & { onlink?: boolean })[] };
@@ -73,6 +73,8 @@ export function bgpdConfigFromPlan(plan: BgpPlan): { config: BgpdConfigDoc; warn
       // GTSM: 255 hops would check nothing; bgpd takes 1-254.
       ...(p.ttlSecurityHops ? { ttlSecurity: Math.min(254, Math.max(1, p.ttlSecurityHops)) } : {}),
       ...(p.filters?.length ? { filters: p.filters } : {}),
+      // Calico's bgp_template has `add paths on` for every session (ECMP across nodes).
+      addPaths: true,
     };
   });
   // A route reflector node: its clients carry the cluster ID (Calico's "rr cluster id").

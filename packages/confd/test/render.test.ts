@@ -21,8 +21,8 @@ describe('confd renderer (bgpd target)', () => {
       expect(cfg.routerId).to.equal('10.0.0.2');
       expect(cfg.asNumber).to.equal(64512);
       expect(cfg.peers).to.deep.equal([
-        { address: '10.0.0.1', asNumber: 64512, type: 'mesh', passive: false, sourceAddress: '10.0.0.2' },
-        { address: '10.0.0.3', asNumber: 64512, type: 'mesh', passive: true, sourceAddress: '10.0.0.2' },
+        { address: '10.0.0.1', asNumber: 64512, type: 'mesh', passive: false, sourceAddress: '10.0.0.2', addPaths: true },
+        { address: '10.0.0.3', asNumber: 64512, type: 'mesh', passive: true, sourceAddress: '10.0.0.2', addPaths: true },
       ]);
     });
 
@@ -96,13 +96,13 @@ describe('confd renderer (bgpd target)', () => {
       ];
       const a = renderValid(input('a', { nodes, bgpPeers, bgpConfigurations: [noMesh] }));
       expect(a.peers).to.deep.equal([
-        { address: '10.0.0.254', asNumber: 65000, type: 'global', passive: false, sourceAddress: '10.0.0.1' },
-        { address: '10.0.0.253', asNumber: 65000, type: 'node', passive: false, sourceAddress: '10.0.0.1' },
+        { address: '10.0.0.254', asNumber: 65000, type: 'global', passive: false, sourceAddress: '10.0.0.1', addPaths: true },
+        { address: '10.0.0.253', asNumber: 65000, type: 'node', passive: false, sourceAddress: '10.0.0.1', addPaths: true },
       ]);
       const b = renderValid(input('b', { nodes, bgpPeers, bgpConfigurations: [noMesh] }));
       expect(b.peers).to.deep.equal([
-        { address: '10.0.0.254', asNumber: 65000, type: 'global', passive: false, sourceAddress: '10.0.0.2' },
-        { address: 'fd00::fe', asNumber: 65002, type: 'node', passive: false, port: 1179 },
+        { address: '10.0.0.254', asNumber: 65000, type: 'global', passive: false, sourceAddress: '10.0.0.2', addPaths: true },
+        { address: 'fd00::fe', asNumber: 65002, type: 'node', passive: false, port: 1179, addPaths: true },
       ]);
     });
 
@@ -134,7 +134,7 @@ describe('confd renderer (bgpd target)', () => {
       const { config, warnings } = bgpdConfigFromPlan(plan);
       expect(config.peers).to.deep.equal([{
         address: '10.0.0.254', asNumber: 65000, type: 'global', passive: false, holdTime: 120, keepaliveTime: 40, sourceAddress: '10.0.0.1', localAsNumber: 65100,
-        gracefulRestart: { enabled: true, restartTime: 120 }, nextHop: 'keep', allowLocalAs: 2, ttlSecurity: 2,
+        gracefulRestart: { enabled: true, restartTime: 120 }, nextHop: 'keep', allowLocalAs: 2, ttlSecurity: 2, addPaths: true,
       }]);
       expect(warnings.join('\n')).to.match(/passwords are not supported yet \(confd cannot read the secretKeyRef secret\)/);
       expect(warnings.join('\n')).to.not.match(/does not support/);
