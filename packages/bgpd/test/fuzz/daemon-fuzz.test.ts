@@ -8,6 +8,7 @@
 // A second, structured property sends attribute errors whose RFC 7606 action is known and
 // checks bgpd's RIB through the control socket (treat-as-withdraw removes the prefix,
 // attribute-discard keeps it, session reset removes everything from that peer).
+// A third sends mutated OPENs (from the captured ones): a valid NOTIFICATION or a KEEPALIVE.
 // Fixed seed (printed); FUZZ_SEED / FUZZ_RUNS override it. A failure shows the shrunk message.
 import { expect } from 'chai';
 import fc from 'fast-check';
@@ -334,6 +335,71 @@ kernel: { enabled: false }
       await daemonHealthy(what);
     }), { seed: SEED, numRuns: 40, endOnFailure: false });
     expect([...seen].sort()).to.deep.equal(['discard', 'reset', 'withdraw']);
+  });
+
+  it('answers every mutated OPEN (from the captured ones) with a valid NOTIFICATION or a KEEPALIVE', async () => {
+    const opens = captures.flatMap((c) => c.messages).filter((m) => m[18] === 1).map((m) => {
+      // The captured OPENs carry the capturing session's AS numbers; ours must be PEER_AS.
+      const b = Buffer.from(m);
+      b.writeUInt16BE(PEER_AS, 20);
+      // ... in the 4-octet AS capability too (code 65, length 4).
+      for (let i = 29; i + 6 <= b.length; i++) if (b[i] === 0x41 && b[i + 1] === 4) { b.writeUInt32BE(PEER_AS, i + 2); break; }
+      return b;
+    });
+    const mutatedOpen = fc.record({
+      seed: fc.constantFrom(...opens),
+      op: fc.constantFrom('flip', 'truncate', 'length', 'param-length', 'cap-length', 'junk'),
+      at: fc.nat(),
+      bit: fc.integer({ min: 0, max: 7 }),
+      byte: fc.integer({ min: 0, max: 255 }),
+      junk: fc.uint8Array({ minLength: 1, maxLength: 12 }),
+    }).map(({ seed, op, at, bit, byte, junk }) => {
+      let b = Buffer.from(seed);
+      // Keep the AS (and so a chance of success): mutate from the hold time on.
+      const pos = 22 + (at % (b.length - 22));
+      switch (op) {
+        case 'flip': b[pos] = b[pos]! ^ (1 << bit); break;
+        case 'truncate': b = b.subarray(0, Math.max(19, pos)); b.writeUInt16BE(b.length, 16); break;
+        case 'length': b.writeUInt16BE(19 + (at % 80), 16); break;
+        case 'param-length': b[28] = byte; break;
+        case 'cap-length': if (b.length > 32) b[32] = byte; break;
+        case 'junk': b = Buffer.concat([b.subarray(0, pos), junk, b.subarray(pos)]); b.writeUInt16BE(b.length, 16); if (b.length > 28) b[28] = Math.min(255, b[28]! + junk.length); break;
+      }
+      return new Uint8Array(b);
+    });
+    const outcomes: Record<string, number> = {};
+    peer?.close();
+    peer = undefined;
+    await fc.assert(fc.asyncProperty(mutatedOpen, async (m) => {
+      const bytes = complete(m);
+      const what = `OPEN ${toHex(bytes)}`;
+      const p = await eventually(async () => {
+        const c = await RawPeer.open(port).catch(() => undefined);
+        if (!c) return undefined;
+        if ((await c.wait(1, 3000)).kind === 'message') return c;
+        c.close();
+        return undefined;
+      }, 15_000, `bgpd's OPEN (${what})`);
+      try {
+        p!.send(bytes);
+        p!.send(encodeKeepalive());
+        const r = await p!.wait(4, 4000);
+        let outcome: string;
+        if (r.kind === 'notification') {
+          expect(VALID[r.code], `NOTIFICATION ${r.code}/${r.subcode} for ${what}`).to.include(r.subcode);
+          outcome = `notification ${r.code}/${r.subcode}`;
+        } else {
+          expect(r.kind, `answer to ${what}`).to.equal('message');
+          outcome = 'established';
+        }
+        outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+      } finally {
+        p!.close();
+      }
+      await daemonHealthy(what);
+    }), { seed: SEED, numRuns: 150, endOnFailure: false });
+    console.log(`      outcomes: ${JSON.stringify(outcomes)}`);
+    expect(Object.keys(outcomes).length, JSON.stringify(outcomes)).to.be.greaterThan(1);
   });
 
   it('still accepts a fresh session afterwards', async () => {
