@@ -9,6 +9,7 @@
 // checks bgpd's RIB through the control socket (treat-as-withdraw removes the prefix,
 // attribute-discard keeps it, session reset removes everything from that peer).
 // A third sends mutated OPENs (from the captured ones): a valid NOTIFICATION or a KEEPALIVE.
+// The RFC 7606 property runs for IPv6 routes in MP_REACH_NLRI as well.
 // Fixed seed (printed); FUZZ_SEED / FUZZ_RUNS override it. A failure shows the shrunk message.
 import { expect } from 'chai';
 import fc from 'fast-check';
@@ -334,6 +335,51 @@ kernel: { enabled: false }
       seen.add(c.expect);
       await daemonHealthy(what);
     }), { seed: SEED, numRuns: 40, endOnFailure: false });
+    expect([...seen].sort()).to.deep.equal(['discard', 'reset', 'withdraw']);
+  });
+
+  it('takes the RFC 7606 action for IPv6 routes in MP_REACH_NLRI too (checked in the RIB)', async () => {
+    const mpReach = (third: number, plen = 48) => attr(0x90, 14, Buffer.concat([hex('0002 01 10 fd000000000000000000000000000005 00'), Buffer.from([plen, 0xfd, 0x00, 0x00, 0x66, 0x00, third])]));
+    const mpUnreach = (third: number) => attr(0x90, 15, Buffer.concat([hex('0002 01'), Buffer.from([48, 0xfd, 0x00, 0x00, 0x66, 0x00, third])]));
+    type Case = { name: string; attrs: (third: number) => Buffer[]; expect: 'withdraw' | 'discard' | 'reset' };
+    const cases = fc.oneof(
+      fc.integer({ min: 3, max: 255 }).map((v): Case => ({ name: `ORIGIN ${v}`, attrs: (t) => [attr(0x40, 1, Buffer.from([v])), ASPATH, mpReach(t)], expect: 'withdraw' })),
+      fc.constant<Case>({ name: 'missing ORIGIN', attrs: (t) => [ASPATH, mpReach(t)], expect: 'withdraw' }),
+      fc.uint8Array({ minLength: 0, maxLength: 8 }).filter((v) => v.length !== 4).map((v): Case => ({ name: `MED of ${v.length} bytes`, attrs: (t) => [ORIGIN, ASPATH, attr(0x80, 4, Buffer.from(v)), mpReach(t)], expect: 'withdraw' })),
+      fc.uint8Array({ minLength: 1, maxLength: 6 }).map((v): Case => ({ name: `ATOMIC_AGGREGATE of ${v.length} bytes`, attrs: (t) => [ORIGIN, ASPATH, attr(0x40, 6, Buffer.from(v)), mpReach(t)], expect: 'discard' })),
+      fc.integer({ min: 129, max: 255 }).map((plen): Case => ({ name: `MP_REACH_NLRI prefix length ${plen}`, attrs: (t) => [ORIGIN, ASPATH, mpReach(t, plen)], expect: 'reset' })),
+    );
+    const seen = new Set<string>();
+    await fc.assert(fc.asyncProperty(cases, fc.integer({ min: 1, max: 250 }), async (c, third) => {
+      const prefix = `fd00:66:${third.toString(16)}::/48`;
+      const p = await established();
+      p.send(update(Buffer.concat([ORIGIN, ASPATH, mpReach(third)]), Buffer.alloc(0)));
+      await eventually(async () => (await routes()).includes(prefix), 5000, `${prefix} announced (${JSON.stringify(await routes())})`);
+      const bad = update(Buffer.concat(c.attrs(third)), Buffer.alloc(0));
+      const what = `${c.name}: ${toHex(bad)}`;
+      p.frames.length = 0;
+      p.send(bad);
+      const r = await roundTrip(p, 4000);
+      if (c.expect === 'reset') {
+        expect(r.kind, `NOTIFICATION for ${what}`).to.equal('notification');
+        if (r.kind === 'notification') {
+          expect(r.code, what).to.equal(3);
+          expect(VALID[3], what).to.include(r.subcode);
+        }
+        await eventually(async () => (await routes()).length === 0, 5000, `routes of the reset session gone (${what})`);
+      } else {
+        expect(r.kind, `session kept after ${what}`).to.equal('message');
+        if (c.expect === 'withdraw') await eventually(async () => !(await routes()).includes(prefix), 5000, `${prefix} treated as withdrawn after ${what}`);
+        else {
+          await new Promise((res) => setTimeout(res, 50));
+          expect(await routes(), `${prefix} kept (attribute discarded) after ${what}`).to.include(prefix);
+        }
+        p.send(update(mpUnreach(third), Buffer.alloc(0)));
+        await eventually(async () => !(await routes()).includes(prefix), 5000, `${prefix} withdrawn`);
+      }
+      seen.add(c.expect);
+      await daemonHealthy(what);
+    }), { seed: SEED, numRuns: 30, endOnFailure: false });
     expect([...seen].sort()).to.deep.equal(['discard', 'reset', 'withdraw']);
   });
 
