@@ -132,7 +132,8 @@ function timedExec(log: { cmd: string; ms: number; mutating: boolean }[]): Exec 
     if (dump && opts?.input !== undefined) writeFileSync(join(dump, `felix-${log.length}-${cmd}.in`), opts.input);
     const r = await realExec(cmd, args, { ...opts, timeoutMs: opts?.timeoutMs ?? 600_000 });
     const mutating = /restore$/.test(cmd) || (cmd === 'ipset' && args[0] === 'restore') || (cmd === 'ip' && args.includes('-batch')) || (cmd === 'sysctl' && args.includes('-w'));
-    log.push({ cmd: cmd === 'ipset' ? `ipset ${args[0]}` : cmd, ms: performance.now() - t, mutating });
+    const label = cmd === 'ipset' ? `ipset ${args[0]}` : cmd === 'ip' ? `ip ${args.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ') || args.join(' ')}` : cmd;
+    log.push({ cmd: label, ms: performance.now() - t, mutating });
     if (r.code !== 0 && !(cmd === 'sysctl')) progress(`${cmd} ${args.slice(0, 3).join(' ')} exit ${r.code}: ${r.stderr.slice(0, 300)}`);
     return r;
   };
@@ -183,6 +184,9 @@ async function runFelix(ns: Netns, c: Cluster): Promise<FelixRun> {
   progress(`felix: routes applied in ${((t3 - t2) / 1000).toFixed(1)} s; slowest command ${JSON.stringify([...log].sort((x, y) => y.ms - x.ms)[0])}`);
   if (rr.failures.length) throw new Error(`route dataplane failures: ${rr.failures.slice(0, 3).join('; ')}`);
   const toolMs = log.reduce((s, e) => s + e.ms, 0);
+  const byCmd = new Map<string, { n: number; ms: number }>();
+  for (const e of log) { const x = byCmd.get(e.cmd) ?? { n: 0, ms: 0 }; x.n++; x.ms += e.ms; byCmd.set(e.cmd, x); }
+  progress(`felix commands: ${[...byCmd].sort((x, y) => y[1].ms - x[1].ms).map(([k, v]) => `${k} x${v.n} ${(v.ms / 1000).toFixed(2)} s`).join(', ')}`);
   const chains = [...dp.calc.chains.values()];
   const sets = [...dp.calc.ipsets().values()];
   const run: FelixRun = {

@@ -144,7 +144,10 @@ export class IptablesTable {
     for (const n of [...write, ...remove]) lines.push(`:${n} - [0:0]`);
     // Hook deletions first (they may refer to chains removed below), insertions need the chains declared above.
     lines.push(...hookLines);
-    for (const n of write) lines.push(...renderChainRules(this.#desired.get(n)!.chain));
+    for (const n of write) {
+      const d = this.#desired.get(n)!;
+      for (const l of renderChainRules(d.chain, d.hashes)) lines.push(l);
+    }
     for (const n of remove) lines.push(`-X ${n}`);
     lines.push('COMMIT', '');
     const args = ['--noflush'];

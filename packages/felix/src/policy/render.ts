@@ -82,9 +82,11 @@ export function renderRule(rule: Rule, hash: string): string {
   return `-m comment --comment "${HASH_COMMENT_PREFIX}${hash}" ${renderRuleBody(rule)}`;
 }
 
-/** The `-A` lines of a whole chain (without its `:chain` header). */
-export function renderChainRules(chain: Chain): string[] {
-  const hashes = ruleHashes(chain.name, chain.rules);
+/**
+ * The `-A` lines of a whole chain (without its `:chain` header). Pass the chain's hashes when
+ * they are already known (hashing is most of the cost of rendering a large table).
+ */
+export function renderChainRules(chain: Chain, hashes: readonly string[] = ruleHashes(chain.name, chain.rules)): string[] {
   return chain.rules.map((r, i) => `-A ${chain.name} ${renderRule(r, hashes[i]!)}`);
 }
 
@@ -92,7 +94,7 @@ export function renderChainRules(chain: Chain): string[] {
 export function renderChainsRestore(chains: readonly Chain[]): string {
   const lines = ['*filter'];
   for (const c of chains) lines.push(`:${c.name} - [0:0]`);
-  for (const c of chains) lines.push(...renderChainRules(c));
+  for (const c of chains) for (const l of renderChainRules(c)) lines.push(l);
   lines.push('COMMIT', '');
   return lines.join('\n');
 }
