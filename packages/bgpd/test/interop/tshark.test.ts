@@ -43,7 +43,7 @@ for (const [kind, net] of [[bird2, 232], [gobgp, 233]] as [PeerKind, number][]) 
 asNumber: ${OUR_AS}
 listen: { address: "::", port: 179 }
 peers:${peers ? '' : ' []'}
-${(peers ? ['ipv4', 'ipv6'] as Afi[] : []).map((afi) => `  - { address: "${lab.addr[afi].peer}", asNumber: ${peerAs}, holdTime: 3, connectRetryTime: 1, gracefulRestart: { enabled: true, restartTime: 30 } }`).join('\n')}
+${(peers ? ['ipv4', 'ipv6'] as Afi[] : []).map((afi) => `  - { address: "${lab.addr[afi].peer}", asNumber: ${peerAs}, holdTime: 3, connectRetryTime: 1, gracefulRestart: { enabled: true, restartTime: 30 }, addPaths: true }`).join('\n')}
 originate:
 ${ourRoutes.map((p) => `  - { prefix: "${p}" }`).join('\n')}
 kernel: { enabled: true, protocol: 201 }
@@ -118,8 +118,9 @@ kernel: { enabled: true, protocol: 201 }
         expect(count(4), `KEEPALIVEs (${what})`).to.be.greaterThanOrEqual(2);
         expect(count(3), `one NOTIFICATION (${what})`).to.equal(1);
         const caps = rows.flatMap((r) => r[2]!.map(Number));
-        // multiprotocol, route refresh, graceful restart, 4-octet AS
-        for (const c of [1, 2, 64, 65]) expect(caps, `capability ${c} in our OPEN (${afi})`).to.include(c);
+        // multiprotocol, route refresh, extended message, graceful restart, 4-octet AS, ADD-PATH
+        // (offered; neither peer is configured for it), enhanced route refresh
+        for (const c of [1, 2, 6, 64, 65, 69, 70]) expect(caps, `capability ${c} in our OPEN (${afi})`).to.include(c);
         const attrTypes = rows.flatMap((r) => r[3]!.map(Number));
         const notify = rows.flatMap((r) => r[5]!.map(Number));
         expect(notify, `Cease on shutdown (${afi})`).to.deep.equal([6]);
