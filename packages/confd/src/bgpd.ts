@@ -89,11 +89,15 @@ export function bgpdConfigFromPlan(plan: BgpPlan): { config: BgpdConfigDoc; warn
       routes.push({ prefix: pool.cidr, install: true, device: 'tunl0', onlink: true });
     }
   }
+  // bgpd listens on 0.0.0.0 unless told otherwise, where BIRD listens on both families: with any
+  // IPv6 peer it needs the IPv6 wildcard (one dual-stack socket; IPv4 peers arrive v4-mapped),
+  // or passive IPv6 sessions (the mesh's higher-address side connects to us) never come up.
+  const listen = plan.peers.some((p) => p.family === 6) && !plan.listen?.address ? { ...plan.listen, address: '::' } : plan.listen;
   const config: BgpdConfigDoc = {
     routerId: plan.routerId,
     asNumber: plan.asNumber,
     ...(clusterId ? { clusterId } : {}),
-    ...(plan.listen ? { listen: plan.listen } : {}),
+    ...(listen ? { listen } : {}),
     peers,
     originate: plan.originate.map((o) => ({ prefix: o.prefix, blackhole: o.blackhole, ...(o.communities?.length ? { communities: o.communities } : {}) })),
     kernel: { enabled: true, routes },

@@ -239,6 +239,14 @@ describe('confd renderer (bgpd target)', () => {
   });
 
   describe('BGPConfiguration', () => {
+    it('listens on the IPv6 wildcard once there is an IPv6 peer (bgpd defaults to 0.0.0.0), keeping a set port', () => {
+      const nodes = [node('a', '10.0.0.1/24', { v6: 'fd00::1/64' }), node('b', '10.0.0.2/24', { v6: 'fd00::2/64' })];
+      expect(renderValid(input('a', { nodes })).listen).to.deep.equal({ address: '::' });
+      expect(renderValid(input('a', { nodes, bgpConfigurations: [bgpConfig('default', { listenPort: 1790 })] })).listen).to.deep.equal({ address: '::', port: 1790 });
+      expect(renderValid(input('a', { nodes: [node('a', '10.0.0.1/24', { v6: 'fd00::1/64' }), node('b', '10.0.0.2/24')] })).listen).to.equal(undefined);
+      expect(renderValid(input('a', { nodes, bgpConfigurations: [bgpConfig('default', { bindMode: 'NodeIP' })] })).listen).to.deep.equal({ address: '10.0.0.1' });
+    });
+
     it('listenPort and bindMode NodeIP shape listen; node.<name> overrides the port', () => {
       expect(renderValid(input('a', { nodes: three })).listen).to.equal(undefined);
       const cfgs = [bgpConfig('default', { listenPort: 1790, bindMode: 'NodeIP' }), bgpConfig('node.a', { listenPort: 1791 })];
