@@ -22,7 +22,7 @@ import type { BfdState } from './bfd/packet.js';
 import { InboundRefresh, familyKey, refreshFamilies } from './session/route-refresh.js';
 import { RouteRefreshSubtype, encodeRouteRefresh } from './wire/route-refresh.js';
 import { effectiveRules, evaluateFilters, type FilterDirection } from './policy/filters.js';
-import { parseCommunities } from './policy/communities.js';
+import { parseCommunities, wellKnownStops } from './policy/communities.js';
 
 /** A peer's config without `bfd`: BFD timer changes do not reset the BGP session. */
 const withoutBfd = (p: PeerConfig | undefined) => JSON.stringify(p && { ...p, bfd: undefined, filters: undefined });
@@ -820,6 +820,9 @@ export class Speaker {
   /** What `peer` should be told about `best` (undefined = nothing / withdraw). */
   private exportAttrs(peer: Peer, best: Path, v6: boolean): PathAttributes | undefined {
     if (best.source.address === peer.address) return undefined;
+    // RFC 1997 well-known communities on learned routes: NO_ADVERTISE goes to no peer,
+    // NO_EXPORT / NO_EXPORT_SUBCONFED to no eBGP peer (our own prefixes' communities are sent as configured).
+    if (!best.source.local && wellKnownStops(best.attrs.attrs.communities, peer.ibgp)) return undefined;
     // iBGP-learned routes go to iBGP peers only by reflection (RFC 4456 §6): client routes to
     // everyone, non-client routes to clients; otherwise iBGP split horizon.
     let reflect = false;

@@ -59,6 +59,16 @@ export function formatCommunity(c: number): string {
   return name ?? `${c >>> 16}:${c & 0xffff}`;
 }
 
+/**
+ * RFC 1997: may a learned route with these communities not go to this peer? NO_ADVERTISE: to no
+ * peer; NO_EXPORT and NO_EXPORT_SUBCONFED (no confederations here): to no eBGP peer.
+ */
+export function wellKnownStops(communities: readonly number[] | undefined, ibgp: boolean): boolean {
+  if (!communities?.length) return false;
+  if (communities.includes(WELL_KNOWN_COMMUNITIES['no-advertise']!)) return true;
+  return !ibgp && (communities.includes(WELL_KNOWN_COMMUNITIES['no-export']!) || communities.includes(WELL_KNOWN_COMMUNITIES['no-export-subconfed']!));
+}
+
 /** Does a route carrying these communities carry `c`? */
 export function hasCommunity(c: ParsedCommunity, communities: readonly number[] | undefined, large: readonly LargeCommunity[] | undefined): boolean {
   if (c.kind === 'standard') return !!communities?.includes(c.value);

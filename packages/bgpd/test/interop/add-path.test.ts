@@ -15,11 +15,14 @@ router id 10.202.0.1;
 protocol device {}
 protocol static s1 { ipv4; route 10.77.0.0/24 via 10.202.0.11; }
 protocol static s2 { ipv4; route 10.77.0.0/24 via 10.202.0.12; }
+protocol static s3 { ipv4; route 10.79.0.0/24 via 10.202.0.11; route 10.80.0.0/24 via 10.202.0.11; }
 protocol bgp upstream {
   local 10.202.0.1 as 65001;
   neighbor 10.202.0.2 as 65002;
   hold time 6; error wait time 1, 5; connect retry time 1;
-  ipv4 { import none; export where proto ~ "s*"; ${addPaths ? 'add paths on;' : ''} };
+  ipv4 { import none; ${addPaths ? 'add paths on;' : ''}
+    export filter { if net = 10.79.0.0/24 then bgp_community.add((65535, 65281)); if proto ~ "s*" then accept; reject; };
+  };
 }
 `;
 
@@ -105,6 +108,15 @@ describe('bgpd <-> BIRD 2: ADD-PATH (netns)', function () {
     await new Promise((r) => setTimeout(r, 1000));
     expect((await ourRoute())!.nextHops).to.have.length(1);
     expect(sinkRoutes()).to.equal(1);
+  });
+
+  it('a learned route with NO_EXPORT is not passed on to an eBGP peer (RFC 1997); the others are', async () => {
+    await start(false);
+    const sinkHas = (p: string) => sink!.birdc('show', 'route', 'table', 't2', p).includes('[downstream ');
+    await eventually(() => sinkHas('10.80.0.0/24'), 10_000, '10.80.0.0/24 at the sink');
+    const ours = (await request(sock, { cmd: 'routes' })) as { prefix: string }[];
+    expect(ours.map((r) => r.prefix)).to.include('10.79.0.0/24');
+    expect(sinkHas('10.79.0.0/24')).to.equal(false);
   });
 
   it('with ADD-PATH: both paths received and installed as ECMP, both sent on with their own path identifiers', async () => {

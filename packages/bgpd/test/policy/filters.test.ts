@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import {
-  ConfigError, evaluateFilters, parseCommunity, parseConfig, ruleMatches, formatCommunity,
+  ConfigError, evaluateFilters, wellKnownStops, parseCommunity, parseConfig, ruleMatches, formatCommunity,
   type FilterRule, type FilterSpec, type RouteFacts,
 } from '@tabby/bgpd';
 
@@ -15,6 +15,15 @@ describe('bgpd communities', () => {
     expect(parseCommunity('4200000000:1:2')).to.deep.equal({ kind: 'large', value: [4200000000, 1, 2] });
     expect(formatCommunity(0xffffff01)).to.equal('no-export');
     expect(formatCommunity((65000 << 16 | 100) >>> 0)).to.equal('65000:100');
+  });
+
+  it('RFC 1997: NO_ADVERTISE stops a route to every peer, NO_EXPORT(_SUBCONFED) to eBGP peers only', () => {
+    expect(wellKnownStops([0xffffff02], true)).to.equal(true);
+    expect(wellKnownStops([0xffffff01], false)).to.equal(true);
+    expect(wellKnownStops([0xffffff03], false)).to.equal(true);
+    expect(wellKnownStops([0xffffff01], true)).to.equal(false);
+    expect(wellKnownStops([(65000 << 16 | 100) >>> 0], false)).to.equal(false);
+    expect(wellKnownStops(undefined, false)).to.equal(false);
   });
 
   it('names what is wrong with a bad community', () => {
