@@ -1,7 +1,8 @@
 // Graceful restart (RFC 4724) across daemons, our bgpd as the restarting speaker: with a
 // continuous ping (every 50 ms) running over the BGP-learned routes, our bgpd is SIGKILLed (no
 // NOTIFICATION, no clean-up) and started again. Checked per peer daemon (BIRD 2, BIRD 1.6, FRR,
-// GoBGP, each with graceful restart on):
+// GoBGP, each with graceful restart on; an IPv4 and an IPv6 session side by side, BIRD 1.6's
+// bird6 left out):
 //  - no ping is lost while bgpd is dead and while it comes back (our kernel keeps the routes it
 //    learned; for the BIRDs, whose kernel protocol installs our route, the reply path also
 //    depends on the peer keeping our route);
@@ -16,15 +17,15 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { bird16Paths, eventually, startBird, startInNetns, type Bird, type Daemon } from '@tabby/test-support';
 import { request, type PeerStatus } from '@tabby/bgpd';
-import { BGPD, REPO_ROOT, createLab, kernelRoutes, type Lab } from './harness/lab.js';
+import { BGPD, REPO_ROOT, createLab, kernelRoutes, type Afi, type Lab } from './harness/lab.js';
 
 const OUR_AS = 65002;
 const PEER_AS = 65001;
 
 interface GrPeer {
-  established(): boolean;
+  established(afi: Afi): boolean;
   /** Our route for `prefix` as the peer holds it: stale or not, or absent. */
-  route(prefix: string): 'stale' | 'fresh' | undefined;
+  route(afi: Afi, prefix: string): 'stale' | 'fresh' | undefined;
   /** The peer installs our routes in its kernel (so the ping's reply also rides on BGP). */
   readonly fib: boolean;
   stop(): Promise<void>;
@@ -35,31 +36,33 @@ interface Kind {
   name: string;
   tag: string;
   net: number;
-  start(lab: Lab, originate: string): Promise<GrPeer>;
+  families: readonly Afi[];
+  /** Starts the peer originating `originate[afi]` for each of its families. */
+  start(lab: Lab, originate: Record<Afi, string>): Promise<GrPeer>;
 }
 
-const birdConf = (lab: Lab, originate: string, v2: boolean) => v2 ? `
+const session = (lab: Lab, afi: Afi) => `
+  local ${lab.addr[afi].peer} as ${PEER_AS}; neighbor ${lab.addr[afi].ours} as ${OUR_AS};
+  hold time 9; keepalive time 1; connect delay time 1; connect retry time 1; error wait time 1, 5;
+  graceful restart on; graceful restart time 30;`;
+
+const birdConf = (lab: Lab, originate: Record<Afi, string>, v2: boolean) => v2 ? `
 router id ${lab.routerId.peer};
 protocol device {}
-protocol direct { ipv4; interface "${lab.peerIf}"; }
-protocol kernel { ipv4 { export where proto = "tabby"; }; graceful restart on; }
-protocol static srcs { ipv4; route ${originate} blackhole; }
-protocol bgp tabby {
-  local ${lab.addr.ipv4.peer} as ${PEER_AS}; neighbor ${lab.addr.ipv4.ours} as ${OUR_AS};
-  hold time 9; keepalive time 1; connect delay time 1; connect retry time 1; error wait time 1, 5;
-  graceful restart on; graceful restart time 30;
-  ipv4 { import all; export where proto = "srcs"; };
-}
+protocol direct { ipv4; ipv6; interface "${lab.peerIf}"; }
+${(['ipv4', 'ipv6'] as Afi[]).map((afi) => `
+protocol kernel k_${afi} { ${afi} { export where proto = "tabby_${afi}"; }; graceful restart on; }
+protocol static s_${afi} { ${afi}; route ${originate[afi]} blackhole; }
+protocol bgp tabby_${afi} {${session(lab, afi)}
+  ${afi} { import all; export where proto = "s_${afi}"; };
+}`).join('\n')}
 ` : `
 router id ${lab.routerId.peer};
 protocol device {}
 protocol direct { interface "${lab.peerIf}"; }
-protocol kernel { export where proto = "tabby"; graceful restart on; }
-protocol static srcs { route ${originate} blackhole; }
-protocol bgp tabby {
-  local ${lab.addr.ipv4.peer} as ${PEER_AS}; neighbor ${lab.addr.ipv4.ours} as ${OUR_AS};
-  hold time 9; keepalive time 1; connect delay time 1; connect retry time 1; error wait time 1, 5;
-  graceful restart on; graceful restart time 30;
+protocol kernel { export where proto = "tabby_ipv4"; graceful restart on; }
+protocol static srcs { route ${originate.ipv4} blackhole; }
+protocol bgp tabby_ipv4 {${session(lab, 'ipv4')}
   import all; export where proto = "srcs";
 }
 `;
@@ -67,22 +70,22 @@ protocol bgp tabby {
 class BirdGr implements GrPeer {
   readonly fib = true;
   constructor(private readonly bird: Bird) {}
-  established() {
-    return /\bEstablished\b/.test(this.bird.birdc('show', 'protocols', 'tabby'));
+  established(afi: Afi) {
+    return /\bEstablished\b/.test(this.bird.birdc('show', 'protocols', `tabby_${afi}`));
   }
-  route(prefix: string) {
+  route(afi: Afi, prefix: string) {
     const out = this.bird.birdc('show', 'route', prefix, 'all');
-    if (!out.includes('[tabby ')) return undefined;
+    if (!out.includes(`[tabby_${afi} `)) return undefined;
     // BIRD does not flag single routes; its protocol says when it holds the neighbor's routes
     // stale ("Neighbor graceful restart active" until our End-of-RIB).
-    return /Neighbor graceful restart active/.test(this.bird.birdc('show', 'protocols', 'all', 'tabby')) ? 'stale' : 'fresh';
+    return /Neighbor graceful restart active/.test(this.bird.birdc('show', 'protocols', 'all', `tabby_${afi}`)) ? 'stale' : 'fresh';
   }
   stop() { return this.bird.stop(); }
   output() { return this.bird.output(); }
 }
 
 const birdKind = (name: string, tag: string, net: number, v2: boolean): Kind => ({
-  name, tag, net,
+  name, tag, net, families: v2 ? ['ipv4', 'ipv6'] : ['ipv4'],
   start: async (lab, originate) => {
     const dir = join(lab.dir, 'bird');
     mkdirSync(dir, { recursive: true });
@@ -98,13 +101,13 @@ class FrrGr implements GrPeer {
     if (r.status !== 0) throw new Error(`vtysh ${cmd}: ${r.stdout}${r.stderr}`);
     return r.stdout;
   }
-  established() {
-    const addr = this.lab.addr.ipv4.ours;
+  established(afi: Afi) {
+    const addr = this.lab.addr[afi].ours;
     return (JSON.parse(this.vtysh(`show bgp neighbors ${addr} json`)) as Record<string, { bgpState?: string }>)[addr]?.bgpState === 'Established';
   }
-  route(prefix: string) {
-    const r = JSON.parse(this.vtysh(`show bgp ipv4 unicast ${prefix} json`) || '{}') as { paths?: { stale?: boolean; peer?: { peerId?: string } }[] };
-    const p = r.paths?.find((x) => x.peer?.peerId === this.lab.addr.ipv4.ours);
+  route(afi: Afi, prefix: string) {
+    const r = JSON.parse(this.vtysh(`show bgp ${afi} unicast ${prefix} json`) || '{}') as { paths?: { stale?: boolean; peer?: { peerId?: string } }[] };
+    const p = r.paths?.find((x) => x.peer?.peerId === this.lab.addr[afi].ours);
     return p ? (p.stale ? 'stale' : 'fresh') : undefined;
   }
   stop() { return this.d.stop(); }
@@ -112,7 +115,7 @@ class FrrGr implements GrPeer {
 }
 
 const frrKind: Kind = {
-  name: 'FRR', tag: 'grf', net: 236,
+  name: 'FRR', tag: 'grf', net: 236, families: ['ipv4', 'ipv6'],
   start: async (lab, originate) => {
     const dir = join(lab.dir, 'frr');
     mkdirSync(dir, { recursive: true });
@@ -127,14 +130,14 @@ router bgp ${PEER_AS}
  no bgp default ipv4-unicast
  bgp graceful-restart
  bgp graceful-restart restart-time 30
- neighbor ${lab.addr.ipv4.ours} remote-as ${OUR_AS}
- neighbor ${lab.addr.ipv4.ours} timers 1 9
- neighbor ${lab.addr.ipv4.ours} timers connect 1
- address-family ipv4 unicast
-  neighbor ${lab.addr.ipv4.ours} activate
-  network ${originate}
+${(['ipv4', 'ipv6'] as Afi[]).map((afi) => ` neighbor ${lab.addr[afi].ours} remote-as ${OUR_AS}
+ neighbor ${lab.addr[afi].ours} timers 1 9
+ neighbor ${lab.addr[afi].ours} timers connect 1
+`).join('')}${(['ipv4', 'ipv6'] as Afi[]).map((afi) => ` address-family ${afi} unicast
+  neighbor ${lab.addr[afi].ours} activate
+  network ${originate[afi]}
  exit-address-family
-`);
+`).join('')}`);
     const d = startInNetns(lab.peerNs, ['/usr/lib/frr/bgpd', '-f', join(dir, 'frr.conf'), '-i', join(dir, 'bgpd.pid'), '--vty_socket', dir, '-Z', '-S', '-n']);
     return new FrrGr(lab, dir, d);
   },
@@ -144,13 +147,13 @@ const GOBGP_API = ['-u', '127.0.0.1', '-p', '50051'];
 class GobgpGr implements GrPeer {
   readonly fib = false;
   constructor(private readonly lab: Lab, private readonly d: Daemon) {}
-  established() {
-    const n = JSON.parse(this.lab.peerNs.run('gobgp', [...GOBGP_API, '-j', 'neighbor', this.lab.addr.ipv4.ours])) as { state?: { session_state?: number } };
+  established(afi: Afi) {
+    const n = JSON.parse(this.lab.peerNs.run('gobgp', [...GOBGP_API, '-j', 'neighbor', this.lab.addr[afi].ours])) as { state?: { session_state?: number } };
     return n.state?.session_state === 6;
   }
-  route(prefix: string) {
-    const rib = JSON.parse(this.lab.peerNs.run('gobgp', [...GOBGP_API, '-j', 'global', 'rib', '-a', 'ipv4'])) as Record<string, { stale?: boolean; 'neighbor-ip'?: string }[]>;
-    const p = rib[prefix]?.find((x) => x['neighbor-ip'] === this.lab.addr.ipv4.ours);
+  route(afi: Afi, prefix: string) {
+    const rib = JSON.parse(this.lab.peerNs.run('gobgp', [...GOBGP_API, '-j', 'global', 'rib', '-a', afi])) as Record<string, { stale?: boolean; 'neighbor-ip'?: string }[]>;
+    const p = rib[prefix]?.find((x) => x['neighbor-ip'] === this.lab.addr[afi].ours);
     return p ? (p.stale ? 'stale' : 'fresh') : undefined;
   }
   stop() { return this.d.stop(); }
@@ -158,7 +161,7 @@ class GobgpGr implements GrPeer {
 }
 
 const gobgpKind: Kind = {
-  name: 'GoBGP', tag: 'grg', net: 237,
+  name: 'GoBGP', tag: 'grg', net: 237, families: ['ipv4', 'ipv6'],
   start: async (lab, originate) => {
     const cfg = join(lab.dir, 'gobgpd.toml');
     writeFileSync(cfg, `
@@ -166,10 +169,11 @@ const gobgpKind: Kind = {
   as = ${PEER_AS}
   router-id = "${lab.routerId.peer}"
   port = 179
-  local-address-list = ["${lab.addr.ipv4.peer}"]
+  local-address-list = ["${lab.addr.ipv4.peer}", "${lab.addr.ipv6.peer}"]
+${(['ipv4', 'ipv6'] as Afi[]).map((afi) => `
 [[neighbors]]
   [neighbors.config]
-    neighbor-address = "${lab.addr.ipv4.ours}"
+    neighbor-address = "${lab.addr[afi].ours}"
     peer-as = ${OUR_AS}
   [neighbors.timers.config]
     hold-time = 9
@@ -180,13 +184,13 @@ const gobgpKind: Kind = {
     restart-time = 30
   [[neighbors.afi-safis]]
     [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
+      afi-safi-name = "${afi}-unicast"
     [neighbors.afi-safis.mp-graceful-restart.config]
       enabled = true
-`);
+`).join('')}`);
     const d = startInNetns(lab.peerNs, ['gobgpd', '-f', cfg, '--api-hosts', '127.0.0.1:50051', '-l', 'warn']);
     await eventually(() => lab.peerNs.tryRun('gobgp', [...GOBGP_API, 'global']).code === 0, 10_000, `GoBGP API; gobgpd: ${d.output()}`);
-    lab.peerNs.run('gobgp', [...GOBGP_API, 'global', 'rib', 'add', '-a', 'ipv4', originate]);
+    for (const afi of ['ipv4', 'ipv6'] as Afi[]) lab.peerNs.run('gobgp', [...GOBGP_API, 'global', 'rib', 'add', '-a', afi, originate[afi]]);
     return new GobgpGr(lab, d);
   },
 };
@@ -197,83 +201,103 @@ for (const kind of KINDS) {
   describe(`bgpd <-> ${kind.name}: graceful restart through a SIGKILL, with a ping across (netns)`, function () {
     this.timeout(90_000);
     const n = kind.net;
-    const theirs = `10.${n}.100.0/24`, theirAddr = `10.${n}.100.1`;
-    const ours = `10.${n}.200.0/24`, ourAddr = `10.${n}.200.1`;
-    const dropped = `10.${n}.201.0/24`;
-    let lab: Lab, peer: GrPeer | undefined, bgpd: Daemon | undefined, ping: Daemon | undefined;
+    const fams = kind.families;
+    const theirs: Record<Afi, string> = { ipv4: `10.${n}.100.0/24`, ipv6: `fd00:${n}:100::/64` };
+    const theirAddr: Record<Afi, string> = { ipv4: `10.${n}.100.1`, ipv6: `fd00:${n}:100::1` };
+    const ours: Record<Afi, string> = { ipv4: `10.${n}.200.0/24`, ipv6: `fd00:${n}:200::/64` };
+    const ourAddr: Record<Afi, string> = { ipv4: `10.${n}.200.1`, ipv6: `fd00:${n}:200::1` };
+    const dropped: Record<Afi, string> = { ipv4: `10.${n}.201.0/24`, ipv6: `fd00:${n}:201::/64` };
+    let lab: Lab, peer: GrPeer | undefined, bgpd: Daemon | undefined;
+    const pings: Partial<Record<Afi, Daemon>> = {};
     const sock = () => join(lab.dir, 'bgpd.ctl');
     const cfg = () => join(lab.dir, 'bgpd.yaml');
     const writeConfig = (originate: string[]) => writeFileSync(cfg(), `routerId: ${lab.routerId.ours}
 asNumber: ${OUR_AS}
-listen: { address: 0.0.0.0, port: 179 }
+listen: { address: "::", port: 179 }
 peers:
-  - { address: ${lab.addr.ipv4.peer}, asNumber: ${PEER_AS}, holdTime: 9, connectRetryTime: 1, gracefulRestart: { enabled: true, restartTime: 30 } }
+${fams.map((afi) => `  - { address: "${lab.addr[afi].peer}", asNumber: ${PEER_AS}, holdTime: 9, connectRetryTime: 1, gracefulRestart: { enabled: true, restartTime: 30 } }`).join('\n')}
 originate:
-${originate.map((p) => `  - { prefix: ${p} }`).join('\n')}
+${originate.map((p) => `  - { prefix: "${p}" }`).join('\n')}
 kernel: { enabled: true, protocol: 201 }
 `);
     const startOurs = () => startInNetns(lab.ourNs, [process.execPath, BGPD, '--config', cfg(), '--socket', sock(), '--log-level', 'info']);
-    const up = async () => ((await request(sock(), { cmd: 'status' }).catch(() => [])) as PeerStatus[])[0]?.state === 'up';
-    const inKernel = () => kernelRoutes(lab.ourNs, 'ipv4').some((r) => r.dst === theirs);
-    const why = () => `\n--- bgpd:\n${bgpd?.output().slice(-3000)}\n--- ${kind.name}:\n${peer?.output().slice(-2000)}\n--- ping:\n${ping?.output().slice(-1500)}`;
+    const allUp = async () => {
+      const st = (await request(sock(), { cmd: 'status' }).catch(() => [])) as PeerStatus[];
+      return st.length === fams.length && st.every((p) => p.state === 'up');
+    };
+    const inKernel = (afi: Afi) => kernelRoutes(lab.ourNs, afi).some((r) => r.dst === theirs[afi]);
+    const why = () => `\n--- bgpd:\n${bgpd?.output().slice(-3000)}\n--- ${kind.name}:\n${peer?.output().slice(-2000)}\n--- ping:\n${fams.map((a) => pings[a]?.output().slice(-500)).join('\n')}`;
 
     before(async () => {
       lab = await createLab(kind.tag, n);
-      lab.peerNs.run('ip', ['addr', 'add', `${theirAddr}/32`, 'dev', 'lo']);
-      lab.ourNs.run('ip', ['addr', 'add', `${ourAddr}/32`, 'dev', 'lo']);
+      for (const afi of fams) {
+        const len = afi === 'ipv4' ? 32 : 128;
+        lab.peerNs.run('ip', [afi === 'ipv4' ? '-4' : '-6', 'addr', 'add', `${theirAddr[afi]}/${len}`, 'dev', 'lo']);
+        lab.ourNs.run('ip', [afi === 'ipv4' ? '-4' : '-6', 'addr', 'add', `${ourAddr[afi]}/${len}`, 'dev', 'lo']);
+      }
       try {
         peer = await kind.start(lab, theirs);
-        writeConfig([ours, dropped]);
+        writeConfig(fams.flatMap((a) => [ours[a], dropped[a]]));
         bgpd = startOurs();
-        await eventually(() => peer!.established(), 30_000, `session on ${kind.name}`);
-        await eventually(inKernel, 10_000, `${theirs} in our kernel`);
-        await eventually(() => peer!.route(ours) === 'fresh' && peer!.route(dropped) === 'fresh', 10_000, `${kind.name} has our routes`);
+        for (const afi of fams) {
+          await eventually(() => peer!.established(afi), 30_000, `${afi} session on ${kind.name}`);
+          await eventually(() => inKernel(afi), 10_000, `${theirs[afi]} in our kernel`);
+          await eventually(() => peer!.route(afi, ours[afi]) === 'fresh' && peer!.route(afi, dropped[afi]) === 'fresh', 10_000, `${kind.name} has our ${afi} routes`);
+        }
       } catch (e) {
         throw new Error(`${(e as Error).message}${why()}`);
       }
     });
 
     after(async () => {
-      ping?.signal('SIGKILL');
-      await ping?.stop();
+      for (const p of Object.values(pings)) {
+        p.signal('SIGKILL');
+        await p.stop();
+      }
       await bgpd?.stop();
       await peer?.stop();
       lab?.destroy();
     });
 
-    it('SIGKILL and restart of bgpd: no ping lost, our routes kept stale by the peer, refreshed and flushed after our End-of-RIB', async () => {
-      const src = peer!.fib ? ourAddr : lab.addr.ipv4.ours;
-      ping = startInNetns(lab.ourNs, ['ping', '-q', '-n', '-i', '0.05', '-W', '1', '-I', src, theirAddr]);
-      const staleSeen: string[] = [];
+    it(`SIGKILL and restart of bgpd (${fams.join(' + ')}): no ping lost, our routes kept stale by the peer, refreshed and flushed after our End-of-RIB`, async () => {
+      for (const afi of fams) {
+        const src = peer!.fib ? ourAddr[afi] : lab.addr[afi].ours;
+        pings[afi] = startInNetns(lab.ourNs, ['ping', afi === 'ipv4' ? '-4' : '-6', '-q', '-n', '-i', '0.05', '-W', '1', '-I', src, theirAddr[afi]]);
+      }
       try {
         await new Promise((r) => setTimeout(r, 1000));
         bgpd!.signal('SIGKILL');
         await bgpd!.stop();
-        await eventually(() => !peer!.established(), 15_000, `${kind.name} noticed the session is gone`);
-        await eventually(() => peer!.route(ours) === 'stale', 5000, `${kind.name} marks our route stale`);
-        staleSeen.push(ours);
-        expect(peer!.route(dropped), `${kind.name} keeps the other route, stale, too`).to.equal('stale');
-        expect(inKernel(), 'our kernel keeps the learned route while bgpd is dead').to.equal(true);
+        for (const afi of fams) {
+          await eventually(() => !peer!.established(afi), 15_000, `${kind.name} noticed the ${afi} session is gone`);
+          await eventually(() => peer!.route(afi, ours[afi]) === 'stale', 5000, `${kind.name} marks our ${afi} route stale`);
+          expect(peer!.route(afi, dropped[afi]), `${kind.name} keeps the other ${afi} route, stale, too`).to.equal('stale');
+          expect(inKernel(afi), `our kernel keeps the learned ${afi} route while bgpd is dead`).to.equal(true);
+        }
         await new Promise((r) => setTimeout(r, 1000));
-        // Same graceful-restart config; one prefix fewer, to see the peer flush it at our End-of-RIB.
-        writeConfig([ours]);
+        // Same graceful-restart config; one prefix fewer per family, to see the peer flush it at our End-of-RIB.
+        writeConfig(fams.map((a) => ours[a]));
         bgpd = startOurs();
-        await eventually(up, 30_000, 'session back');
-        await eventually(() => peer!.route(ours) === 'fresh', 15_000, `${kind.name} refreshed our route (no longer stale)`);
-        await eventually(() => peer!.route(dropped) === undefined, 15_000, `${kind.name} flushed ${dropped} after our End-of-RIB`);
-        expect(inKernel(), 'our kernel still has the route').to.equal(true);
+        await eventually(allUp, 30_000, 'sessions back');
+        for (const afi of fams) {
+          await eventually(() => peer!.route(afi, ours[afi]) === 'fresh', 15_000, `${kind.name} refreshed our ${afi} route (no longer stale)`);
+          await eventually(() => peer!.route(afi, dropped[afi]) === undefined, 15_000, `${kind.name} flushed ${dropped[afi]} after our End-of-RIB`);
+          expect(inKernel(afi), `our kernel still has the ${afi} route`).to.equal(true);
+        }
         await new Promise((r) => setTimeout(r, 1000));
       } catch (e) {
         throw new Error(`${(e as Error).message}${why()}`);
       }
-      ping.signal('SIGINT');
-      await eventually(() => ping!.exited(), 5000, 'ping summary');
-      const m = /(\d+) packets transmitted, (\d+) received/.exec(ping.output());
-      expect(m, `ping summary: ${ping.output().slice(-500)}`).to.not.equal(null);
-      const [sent, got] = [Number(m![1]), Number(m![2])];
-      expect(sent, 'pings sent across the restart').to.be.greaterThan(40);
-      expect(sent - got, `pings lost (${got}/${sent} answered)${why()}`).to.equal(0);
-      expect(staleSeen).to.deep.equal([ours]);
+      for (const afi of fams) {
+        const ping = pings[afi]!;
+        ping.signal('SIGINT');
+        await eventually(() => ping.exited(), 5000, 'ping summary');
+        const m = /(\d+) packets transmitted, (\d+) received/.exec(ping.output());
+        expect(m, `${afi} ping summary: ${ping.output().slice(-500)}`).to.not.equal(null);
+        const [sent, got] = [Number(m![1]), Number(m![2])];
+        expect(sent, `${afi} pings sent across the restart`).to.be.greaterThan(40);
+        expect(sent - got, `${afi} pings lost (${got}/${sent} answered)${why()}`).to.equal(0);
+      }
     });
   });
 }
