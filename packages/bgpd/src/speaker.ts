@@ -414,11 +414,15 @@ export class Speaker {
     return done;
   }
 
+  /** Each peer's filter names in the current config (rebuilt when the config object changes). */
+  private filterNames: { cfg: BgpdConfig; byPeer: Map<string, string[] | undefined> } | undefined;
+
   /** The decision of a peer's filters for a route (undefined: no rule matched). */
   private filterVerdict(peer: Peer, direction: FilterDirection, prefix: string, remote: boolean, attrs: PathAttributes) {
     if (!this.cfg.filters) return undefined;
     // The current config's list (a reload changing only `filters` keeps the session and its cfg).
-    const names = this.cfg.peers.find((p) => p.address === peer.address)?.filters;
+    if (this.filterNames?.cfg !== this.cfg) this.filterNames = { cfg: this.cfg, byPeer: new Map(this.cfg.peers.map((p) => [p.address, p.filters])) };
+    const names = this.filterNames.byPeer.get(peer.address);
     if (!names?.length) return undefined;
     return evaluateFilters(this.cfg.filters, names, direction, {
       prefix, remote, ibgp: peer.ibgp,
@@ -601,16 +605,20 @@ export class Speaker {
    * A path of `prefix` came or went: peers hear of it when the selection changed, and ADD-PATH
    * receivers (which get more than the best path) whenever anything changed.
    */
-  private pathsChanged(prefix: string, selectionChanged: boolean): void {
+  private pathsChanged(prefix: string, selectionChanged: boolean, addPathOut: boolean): void {
     if (selectionChanged) return this.changed(prefix);
+    if (!addPathOut) return;
+    this.outDirty.add(prefix);
+    this.queueFlush();
+  }
+
+  /** Whether any established session negotiated ADD-PATH send (checked once per UPDATE). */
+  private get addPathOut(): boolean {
     for (const [addr] of this.out) {
       const s = this.peers.get(addr)?.negotiated?.addPath?.send;
-      if (s && (s[1] || s[2])) {
-        this.outDirty.add(prefix);
-        this.queueFlush();
-        return;
-      }
+      if (s && (s[1] || s[2])) return true;
     }
+    return false;
   }
 
   private ingest(peer: Peer, u: UpdateMessage): void {
@@ -629,8 +637,9 @@ export class Speaker {
       // During an enhanced route refresh whatever the peer says replaces its refresh-stale route.
       this.refreshIn.replaced(peer.address, [...u.withdrawn, ...(u.attributes.mpUnreach?.withdrawn ?? []), ...u.nlri, ...(u.attributes.mpReach?.nlri ?? [])]);
     }
+    const addPathOut = this.addPathOut;
     const withdraw = (p: Prefix) => {
-      this.pathsChanged(p.prefix, this.rib.withdraw(p.prefix, source.id, p.pathId ?? 0));
+      this.pathsChanged(p.prefix, this.rib.withdraw(p.prefix, source.id, p.pathId ?? 0), addPathOut);
     };
     u.withdrawn.forEach(withdraw);
     u.attributes.mpUnreach?.withdrawn.forEach(withdraw);
@@ -664,7 +673,7 @@ export class Speaker {
           path = this.rib.acquire(source, id, base, nextHops);
           held.push(path);
         }
-        this.pathsChanged(p.prefix, this.rib.upsert(p.prefix, path));
+        this.pathsChanged(p.prefix, this.rib.upsert(p.prefix, path), addPathOut);
       }
     };
     try {
