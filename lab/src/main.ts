@@ -3,7 +3,8 @@
 // every node, two pods per node created through the CNI plugin, and a report with each node's
 // `ctl node status`, the workload endpoints and a cross-node ping matrix.
 //
-//   npm run lab [-- up] [--nodes N] [--mode bgp|vxlan]     build it, report, exit 1 if anything fails
+//   npm run lab [-- up] [--nodes N] [--mode bgp|vxlan] [--dual-stack]
+//                                                          build it, report, exit 1 if anything fails
 //   npm run lab -- status                                  the same report for the running lab
 //   npm run lab -- exec <node-1|...|tor> -- <command...>   run a command inside a namespace, ctl configured
 //   npm run lab -- node add [--no-pods] | node restart <node> [--kill]
@@ -17,8 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { run, inNs, startDetached, stopPid, waitFor, alive, CommandError } from './sys.js';
 import {
-  CLUSTER_AS, ETCD_ENDPOINT, ETCD_IP, NS_PREFIX, PODS_PER_NODE, POOL_CIDR, TOR_AS, TOR_IP, TOR_NS, UNDERLAY_NS,
-  labDir, nodeDir, nodeIp, nodeName, nodeNs, podName, type LabState, type Mode,
+  CLUSTER_AS, ETCD_ENDPOINT, ETCD_IP, ETCD_IP6, NS_PREFIX, PODS_PER_NODE, POOL_CIDR, POOL6_CIDR, TOR_AS, TOR_IP, TOR_IP6, TOR_NS,
+  UNDERLAY6_LEN, UNDERLAY_NS, labDir, nodeDir, nodeIp, nodeIp6, nodeName, nodeNs, podName, type LabState, type Mode,
 } from './topology.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -58,10 +59,12 @@ function ctl(i: number, args: string[], input?: string): { code: number; stdout:
 
 // ---- up --------------------------------------------------------------------------------------
 
-function link(ns: string, ifname: string, peer: string, cidr: string): void {
+function link(ns: string, ifname: string, peer: string, cidr: string, cidr6?: string): void {
   run(['ip', 'link', 'add', ifname, 'netns', ns, 'type', 'veth', 'peer', 'name', peer, 'netns', UNDERLAY_NS]);
   run(['ip', '-n', UNDERLAY_NS, 'link', 'set', peer, 'master', 'br0', 'up']);
   run(['ip', '-n', ns, 'addr', 'add', cidr, 'dev', ifname]);
+  // nodad: usable at once (BGP binds to it); the lab hands out every underlay address itself.
+  if (cidr6) run(['ip', '-n', ns, 'addr', 'add', cidr6, 'dev', ifname, 'nodad']);
   run(['ip', '-n', ns, 'link', 'set', ifname, 'up']);
   run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
 }
@@ -70,11 +73,12 @@ function sysctl(ns: string, ...settings: string[]): void {
   for (const s of settings) run(inNs(ns, ['sysctl', '-qw', s]));
 }
 
-function torConfig(nodes: number): string {
-  const peers = Array.from({ length: nodes }, (_, k) => k + 1)
+function torConfig(nodes: number, dualStack = false): string {
+  const ids = Array.from({ length: nodes }, (_, k) => k + 1);
+  const peers = ids
     .map((i) => `protocol bgp ${nodeName(i).replace('-', '_')} from nodes { neighbor ${nodeIp(i)} as ${CLUSTER_AS}; }`)
     .join('\n');
-  return `router id ${TOR_IP};
+  const conf = `router id ${TOR_IP};
 protocol device {}
 protocol kernel { ipv4 { export all; }; }
 template bgp nodes {
@@ -85,12 +89,36 @@ template bgp nodes {
 }
 ${peers}
 `;
+  if (!dualStack) return conf;
+  // --dual-stack: a second session per node over the IPv6 underlay, carrying IPv6 unicast.
+  const peers6 = ids
+    .map((i) => `protocol bgp ${nodeName(i).replace('-', '_')}_v6 from nodes6 { neighbor ${nodeIp6(i)} as ${CLUSTER_AS}; }`)
+    .join('\n');
+  return `${conf}protocol kernel { ipv6 { export all; }; }
+template bgp nodes6 {
+  local ${TOR_IP6} as ${TOR_AS};
+  connect retry time 2;
+  error wait time 1, 10;
+  ipv6 { import all; export none; };
+}
+${peers6}
+`;
 }
 
 
-function agentEnv(i: number, mode: Mode): NodeJS.ProcessEnv {
+function agentEnv(i: number, mode: Mode, dualStack = false): NodeJS.ProcessEnv {
   return {
     ...nodeEnv(i, mode),
+    ...(dualStack && {
+      // Autodetected like a real node would (the only global IPv6 address on eth0), with the
+      // default IPv6 pool and Calico's default /122 blocks.
+      IP6: 'autodetect',
+      IP6_AUTODETECTION_METHOD: 'interface=eth0',
+      CALICO_IPV6POOL_CIDR: POOL6_CIDR,
+      CALICO_IPV6POOL_VXLAN: 'Never',
+      CALICO_IPV6POOL_NAT_OUTGOING: 'false',
+      FELIX_IPV6SUPPORT: 'true',
+    }),
     IP: `${nodeIp(i)}/24`,
     CALICO_IPV4POOL_CIDR: POOL_CIDR,
     CALICO_IPV4POOL_IPIP: 'Never', // this machine has no ipip module; nodes share one L2 anyway
@@ -104,7 +132,7 @@ function agentEnv(i: number, mode: Mode): NodeJS.ProcessEnv {
 /** Starts node i's agent; returns when it was started (epoch ms), for `node add --no-pods` timings. */
 function startAgent(state: LabState, i: number): number {
   const startedAt = Date.now();
-  state.agents[nodeName(i)] = startDetached(nodeNs(i), [process.execPath, BIN.node], join(nodeDir(i), 'agent.log'), agentEnv(i, state.mode));
+  state.agents[nodeName(i)] = startDetached(nodeNs(i), [process.execPath, BIN.node], join(nodeDir(i), 'agent.log'), agentEnv(i, state.mode, state.dualStack));
   saveState(state);
   say(`${nodeName(i)}: ${nodeIp(i)}, tabby-node pid ${state.agents[nodeName(i)]}`);
   return startedAt;
@@ -112,9 +140,13 @@ function startAgent(state: LabState, i: number): number {
 
 function addNode(state: LabState, i: number): number {
   run(['ip', 'netns', 'add', nodeNs(i)]);
-  link(nodeNs(i), 'eth0', `vn${i}`, `${nodeIp(i)}/24`);
+  link(nodeNs(i), 'eth0', `vn${i}`, `${nodeIp(i)}/24`, state.dualStack ? `${nodeIp6(i)}/${UNDERLAY6_LEN}` : undefined);
   run(['ip', '-n', nodeNs(i), 'route', 'add', 'default', 'via', TOR_IP]);
   sysctl(nodeNs(i), 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0');
+  if (state.dualStack) {
+    run(['ip', '-n', nodeNs(i), '-6', 'route', 'add', 'default', 'via', TOR_IP6]);
+    sysctl(nodeNs(i), 'net.ipv6.conf.all.forwarding=1');
+  }
   mkdirSync(nodeDir(i), { recursive: true });
   return startAgent(state, i);
 }
@@ -135,7 +167,7 @@ async function nodeAdd(noPods = false): Promise<number> {
   state.nodes = i;
   const startedAt = addNode(state, i);
   if (state.mode === 'bgp') {
-    writeFileSync(join(labDir(), 'tor', 'bird.conf'), torConfig(i));
+    writeFileSync(join(labDir(), 'tor', 'bird.conf'), torConfig(i, state.dualStack));
     run(inNs(TOR_NS, ['birdc', '-s', join(labDir(), 'tor', 'bird.ctl'), 'configure']));
   }
   await waitReady(i);
@@ -143,7 +175,7 @@ async function nodeAdd(noPods = false): Promise<number> {
     say(`${nodeName(i)} agent started at ${startedAt} (epoch ms), ready after ${Date.now() - startedAt} ms; no pods (--no-pods)`);
     return 0;
   }
-  for (let j = 1; j <= PODS_PER_NODE; j++) state.pods.push(addPod(i, j, state.mode));
+  for (let j = 1; j <= PODS_PER_NODE; j++) state.pods.push(addPod(i, j, state.mode, 'default', state.dualStack));
   saveState(state);
   return report(state, true);
 }
@@ -170,10 +202,10 @@ function podAdd(node: string, pod: string, namespace: string): number {
   const state = needState();
   const i = nodeIndex(state, node);
   if (state.pods.some((p) => p.name === pod && podNamespace(p) === namespace)) throw new CommandError(`pod ${namespace}/${pod} already exists`);
-  const p = addPod(i, pod, state.mode, namespace);
+  const p = addPod(i, pod, state.mode, namespace, state.dualStack);
   state.pods.push(p);
   saveState(state);
-  say(`${namespace === 'default' ? '' : `${namespace}/`}${pod} on ${node}: ${p.ip} (CNI ADD started at ${lastCniAdd.startedAt} epoch ms, took ${lastCniAdd.ms} ms)`);
+  say(`${namespace === 'default' ? '' : `${namespace}/`}${pod} on ${node}: ${p.ip}${p.ip6 ? ` ${p.ip6}` : ''} (CNI ADD started at ${lastCniAdd.startedAt} epoch ms, took ${lastCniAdd.ms} ms)`);
   return 0;
 }
 
@@ -182,7 +214,7 @@ function podDel(node: string, pod: string, namespace: string): number {
   const i = nodeIndex(state, node);
   const p = state.pods.find((x) => x.name === pod && x.node === node && podNamespace(x) === namespace);
   if (!p) throw new CommandError(`no pod ${namespace === 'default' ? '' : `${namespace}/`}${pod} on ${node}`);
-  const r = run(inNs(nodeNs(i), ['env', ...Object.entries(cniEnv(i, 'DEL', pod, p.ns, namespace)).map(([k, v]) => `${k}=${v}`), join(BIN.cni, 'tabby')]), { input: JSON.stringify(cniConf(i, state.mode)), allowFail: true });
+  const r = run(inNs(nodeNs(i), ['env', ...Object.entries(cniEnv(i, 'DEL', pod, p.ns, namespace)).map(([k, v]) => `${k}=${v}`), join(BIN.cni, 'tabby')]), { input: JSON.stringify(cniConf(i, state.mode, state.dualStack)), allowFail: true });
   if (r.code !== 0) throw new CommandError(`CNI DEL of ${pod} on ${node} failed: ${r.stdout.trim()} ${r.stderr.trim()}`);
   run(['ip', 'netns', 'del', p.ns], { allowFail: true });
   state.pods = state.pods.filter((x) => x !== p);
@@ -204,11 +236,12 @@ function nodeIndex(state: LabState, name: string): number {
   return i;
 }
 
-function cniConf(i: number, mode: Mode): object {
+function cniConf(i: number, mode: Mode, dualStack = false): object {
   return {
     cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'tabby',
     datastore_type: 'etcdv3', etcd_endpoints: ETCD_ENDPOINT, nodename: nodeName(i),
-    mtu: mode === 'vxlan' ? 1450 : 1500, ipam: { type: 'tabby-ipam' },
+    mtu: mode === 'vxlan' ? 1450 : 1500,
+    ipam: dualStack ? { type: 'tabby-ipam', assign_ipv4: 'true', assign_ipv6: 'true' } : { type: 'tabby-ipam' },
     log_file_path: join(nodeDir(i), 'cni.log'),
   };
 }
@@ -222,21 +255,22 @@ function cniEnv(i: number, command: 'ADD' | 'DEL', pod: string, ns: string, name
   };
 }
 
-async function up(nodes: number, mode: Mode): Promise<number> {
+async function up(nodes: number, mode: Mode, dualStack = false): Promise<number> {
   if (readState()) {
     say(`A lab is already running (${stateFile()}); showing it. Use 'npm run lab -- down' first to rebuild it.`);
     return report(readState()!, false);
   }
   mkdirSync(labDir(), { recursive: true });
-  const state: LabState = { nodes, mode, etcdPid: 0, agents: {}, pods: [] };
+  const state: LabState = { nodes, mode, ...(dualStack && { dualStack }), etcdPid: 0, agents: {}, pods: [] };
   saveState(state);
-  say(`Building a ${nodes}-node lab (${mode} mode) in ${labDir()}`);
+  say(`Building a ${nodes}-node lab (${mode} mode${dualStack ? ', dual stack' : ''}) in ${labDir()}`);
 
   // Underlay: a bridge in its own namespace, which also hosts etcd.
   run(['ip', 'netns', 'add', UNDERLAY_NS]);
   run(['ip', '-n', UNDERLAY_NS, 'link', 'set', 'lo', 'up']);
   run(['ip', '-n', UNDERLAY_NS, 'link', 'add', 'br0', 'type', 'bridge']);
   run(['ip', '-n', UNDERLAY_NS, 'addr', 'add', `${ETCD_IP}/24`, 'dev', 'br0']);
+  if (dualStack) run(['ip', '-n', UNDERLAY_NS, 'addr', 'add', `${ETCD_IP6}/${UNDERLAY6_LEN}`, 'dev', 'br0', 'nodad']);
   run(['ip', '-n', UNDERLAY_NS, 'link', 'set', 'br0', 'up']);
   mkdirSync(join(labDir(), 'etcd'), { recursive: true });
   state.etcdPid = startDetached(UNDERLAY_NS, [
@@ -251,20 +285,22 @@ async function up(nodes: number, mode: Mode): Promise<number> {
 
   // The top-of-rack router.
   run(['ip', 'netns', 'add', TOR_NS]);
-  link(TOR_NS, 'eth0', 'vtor', `${TOR_IP}/24`);
+  link(TOR_NS, 'eth0', 'vtor', `${TOR_IP}/24`, dualStack ? `${TOR_IP6}/${UNDERLAY6_LEN}` : undefined);
   sysctl(TOR_NS, 'net.ipv4.ip_forward=1');
+  if (dualStack) sysctl(TOR_NS, 'net.ipv6.conf.all.forwarding=1');
   if (mode === 'bgp') {
     mkdirSync(join(labDir(), 'tor'), { recursive: true });
-    writeFileSync(join(labDir(), 'tor', 'bird.conf'), torConfig(nodes));
+    writeFileSync(join(labDir(), 'tor', 'bird.conf'), torConfig(nodes, dualStack));
     state.torPid = startDetached(TOR_NS, ['bird', '-f', '-c', join(labDir(), 'tor', 'bird.conf'), '-s', join(labDir(), 'tor', 'bird.ctl')], join(labDir(), 'tor', 'bird.log'));
     saveState(state);
-    say(`tor: BIRD 2, AS ${TOR_AS}, at ${TOR_IP}`);
+    say(`tor: BIRD 2, AS ${TOR_AS}, at ${TOR_IP}${dualStack ? ` and ${TOR_IP6}` : ''}`);
   }
 
   // The nodes, each running the agent.
   for (let i = 1; i <= nodes; i++) addNode(state, i);
   if (mode === 'bgp') {
-    const peer = `apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: tor\nspec:\n  peerIP: ${TOR_IP}\n  asNumber: ${TOR_AS}\n`;
+    let peer = `apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: tor\nspec:\n  peerIP: ${TOR_IP}\n  asNumber: ${TOR_AS}\n`;
+    if (dualStack) peer += `---\napiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: tor-v6\nspec:\n  peerIP: ${TOR_IP6}\n  asNumber: ${TOR_AS}\n`;
     const r = await waitFor('the BGPPeer to the ToR to apply', 60_000, () => { const x = ctl(1, ['apply', '-f', '-'], peer); return x.code === 0 ? x : undefined; });
     say(r.stdout.trim());
   }
@@ -273,7 +309,7 @@ async function up(nodes: number, mode: Mode): Promise<number> {
   say('waiting for the node agents to be ready ...');
   for (let i = 1; i <= nodes; i++) await waitReady(i);
   for (let i = 1; i <= nodes; i++) {
-    for (let j = 1; j <= PODS_PER_NODE; j++) state.pods.push(addPod(i, j, mode));
+    for (let j = 1; j <= PODS_PER_NODE; j++) state.pods.push(addPod(i, j, mode, 'default', dualStack));
     saveState(state);
   }
   say(`created ${state.pods.length} pods`);
@@ -283,19 +319,23 @@ async function up(nodes: number, mode: Mode): Promise<number> {
 /** When the last CNI ADD started (epoch ms) and how long the plugin ran, for `pod add`'s output. */
 const lastCniAdd = { startedAt: 0, ms: 0 };
 
-function addPod(i: number, j: number | string, mode: Mode, namespace = 'default'): LabState['pods'][number] {
+function addPod(i: number, j: number | string, mode: Mode, namespace = 'default', dualStack = false): LabState['pods'][number] {
   const pod = typeof j === 'number' ? podName(i, j) : j;
   const ns = `${NS_PREFIX}${nodeName(i)}-${namespace === 'default' ? '' : `${namespace}-`}${pod}`;
   run(['ip', 'netns', 'add', ns]);
   lastCniAdd.startedAt = Date.now();
-  const r = run(inNs(nodeNs(i), ['env', ...Object.entries(cniEnv(i, 'ADD', pod, ns, namespace)).map(([k, v]) => `${k}=${v}`), join(BIN.cni, 'tabby')]), { input: JSON.stringify(cniConf(i, mode)), allowFail: true });
+  const r = run(inNs(nodeNs(i), ['env', ...Object.entries(cniEnv(i, 'ADD', pod, ns, namespace)).map(([k, v]) => `${k}=${v}`), join(BIN.cni, 'tabby')]), { input: JSON.stringify(cniConf(i, mode, dualStack)), allowFail: true });
   lastCniAdd.ms = Date.now() - lastCniAdd.startedAt;
   if (r.code !== 0) {
     run(['ip', 'netns', 'del', ns], { allowFail: true });
     throw new CommandError(`CNI ADD of ${pod} on ${nodeName(i)} failed: ${r.stdout.trim()} ${r.stderr.trim()}`);
   }
   const result = JSON.parse(r.stdout) as { ips: { address: string }[] };
-  return { node: nodeName(i), name: pod, ns, ip: result.ips[0]!.address.split('/')[0]!, ...(namespace !== 'default' && { namespace }) };
+  const addrs = result.ips.map((x) => x.address.split('/')[0]!);
+  const ip = addrs.find((a) => !a.includes(':'));
+  const ip6 = addrs.find((a) => a.includes(':'));
+  if (!ip || (dualStack && !ip6)) throw new CommandError(`CNI ADD of ${pod} on ${nodeName(i)} returned ${addrs.join(', ') || 'no addresses'}: expected an IPv4${dualStack ? ' and an IPv6' : ''} address`);
+  return { node: nodeName(i), name: pod, ns, ip, ...(ip6 && { ip6 }), ...(namespace !== 'default' && { namespace }) };
 }
 
 // ---- report ----------------------------------------------------------------------------------
@@ -308,8 +348,8 @@ function ping(fromNs: string, ip: string): Promise<boolean> {
   });
 }
 
-async function pingMatrix(state: LabState, retryMs: number): Promise<{ table: string; failures: number }> {
-  const pods = state.pods;
+async function pingMatrix(state: LabState, retryMs: number, family: 4 | 6 = 4): Promise<{ table: string; failures: number }> {
+  const pods = state.pods.map((p) => ({ ...p, ip: family === 4 ? p.ip : p.ip6 ?? '' }));
   const ok = new Map<string, boolean>();
   const end = Date.now() + retryMs;
   for (;;) {
@@ -332,24 +372,26 @@ async function report(state: LabState, converge: boolean): Promise<number> {
     const conf = ctl(1, ['get', 'bgpconfiguration', 'default', '-o', 'json']);
     const meshOff = conf.code === 0 && (JSON.parse(conf.stdout) as { spec?: { nodeToNodeMeshEnabled?: boolean } }).spec?.nodeToNodeMeshEnabled === false;
     if (meshOff) say('\n(node-to-node mesh disabled: each node peers with the ToR only)');
+    // Sessions up per family: the peer address in the first column tells IPv4 from IPv6.
+    const upCount = (out: string, family: 4 | 6) => out.split('\n').filter((l) => /\| up +\|/.test(l) && (l.split('|')[1] ?? '').includes(':') === (family === 6)).length;
     for (let i = 1; i <= state.nodes; i++) {
-      const expectPeers = meshOff ? 1 : state.nodes; // N-1 mesh peers + the ToR
+      const expectPeers = meshOff ? 1 : state.nodes; // N-1 mesh peers + the ToR, per family
+      const families: (4 | 6)[] = state.dualStack ? [4, 6] : [4];
+      const short = (out: string) => families.filter((f) => upCount(out, f) < expectPeers);
       const sessions = async () => {
         const r = ctl(i, ['node', 'status']);
-        const up = (r.stdout.match(/\| up +\|/g) ?? []).length;
-        return up >= expectPeers ? r : undefined;
+        return short(r.stdout).length ? undefined : r;
       };
       const r = converge ? await waitFor(`${nodeName(i)}'s BGP sessions`, 90_000, sessions).catch(() => ctl(i, ['node', 'status'])) : ctl(i, ['node', 'status']);
-      const up = (r.stdout.match(/\| up +\|/g) ?? []).length;
-      say(`\n== ${nodeName(i)} (${nodeIp(i)}): ctl node status`);
+      say(`\n== ${nodeName(i)} (${nodeIp(i)}${state.dualStack ? `, ${nodeIp6(i)}` : ''}): ctl node status`);
       say((r.stdout + r.stderr).trimEnd());
-      if (up < expectPeers) {
+      for (const f of short(r.stdout)) {
         problems++;
-        say(`!! ${nodeName(i)}: ${up} of ${expectPeers} BGP sessions up`);
+        say(`!! ${nodeName(i)}: ${upCount(r.stdout, f)} of ${expectPeers} ${state.dualStack ? `IPv${f} ` : ''}BGP sessions up`);
       }
     }
     const tor = run(inNs(TOR_NS, ['birdc', '-s', join(labDir(), 'tor', 'bird.ctl'), 'show', 'route']), { allowFail: true });
-    say(`\n== tor: routes learned from the nodes (birdc show route)`);
+    say(`\n== tor: routes learned from the nodes (birdc show route${state.dualStack ? ': IPv4 and IPv6 tables' : ''})`);
     say(tor.stdout.trimEnd());
   }
   const weps = ctl(1, ['get', 'wep', '-A', '-o', 'wide']);
@@ -364,7 +406,13 @@ async function report(state: LabState, converge: boolean): Promise<number> {
   say(`\n== ping matrix (${state.pods.length} pods on ${state.nodes} nodes)`);
   say(m.table);
   problems += m.failures;
-  say(problems ? `\nLAB NOT HEALTHY: ${problems} problem(s) above.` : `\nLab healthy: all sessions up, every pod reaches every other pod. It keeps running; 'npm run lab -- down' removes it.`);
+  if (state.dualStack) {
+    const m6 = await pingMatrix(state, converge ? 60_000 : 3_000, 6);
+    say(`\n== ping6 matrix (the pods' IPv6 addresses)`);
+    say(m6.table);
+    problems += m6.failures;
+  }
+  say(problems ? `\nLAB NOT HEALTHY: ${problems} problem(s) above.` : `\nLab healthy: all sessions up, every pod reaches every other pod${state.dualStack ? ' over IPv4 and IPv6' : ''}. It keeps running; 'npm run lab -- down' removes it.`);
   return problems ? 1 : 0;
 }
 
@@ -430,7 +478,10 @@ export async function main(argv: string[]): Promise<number> {
         const mode = (opt('--mode') ?? 'bgp') as Mode;
         if (!Number.isInteger(nodes) || nodes < 1 || nodes > 50) throw new CommandError(`--nodes ${opt('--nodes')}: must be an integer from 1 to 50`);
         if (mode !== 'bgp' && mode !== 'vxlan') throw new CommandError(`--mode ${mode}: must be bgp or vxlan`);
-        return await up(nodes, mode);
+        const dualStack = args.includes('--dual-stack');
+        // felix programs VXLAN for IPv4 pools only (no IPv6 VTEP, routes or FDB entries).
+        if (dualStack && mode === 'vxlan') throw new CommandError('--dual-stack needs --mode bgp: felix does not do VXLAN for IPv6 pools yet');
+        return await up(nodes, mode, dualStack);
       }
       case 'status': {
         const s = readState();
