@@ -8,7 +8,8 @@
 // A second, structured property sends attribute errors whose RFC 7606 action is known and
 // checks bgpd's RIB through the control socket (treat-as-withdraw removes the prefix,
 // attribute-discard keeps it, session reset removes everything from that peer).
-// A third sends mutated OPENs (from the captured ones): a valid NOTIFICATION or a KEEPALIVE.
+// The first runs again with ADD-PATH and extended messages negotiated (path identifiers in
+// every NLRI, messages up to 65535 bytes). A third sends mutated OPENs (from the captured ones): a valid NOTIFICATION or a KEEPALIVE.
 // The RFC 7606 property runs for IPv6 routes in MP_REACH_NLRI as well.
 // Fixed seed (printed); FUZZ_SEED / FUZZ_RUNS override it. A failure shows the shrunk message.
 import { expect } from 'chai';
@@ -24,9 +25,13 @@ import { captures } from '../wire/captures.js';
 
 const BGPD = fileURLToPath(new URL('../../../bin/bgpd.js', import.meta.url));
 const SEED = Number(process.env['FUZZ_SEED'] ?? 7606);
-const RUNS = Number(process.env['FUZZ_RUNS'] ?? 200);
+const RUNS = Number(process.env['FUZZ_RUNS'] ?? 160);
 const PEER = '127.0.0.5';
+/** A second peer with ADD-PATH (both ways) and extended messages negotiated. */
+const PEER_ADD_PATH = '127.0.0.6';
 const PEER_AS = 65005;
+/** Which of the two the scripted peer currently is. */
+let target = { address: PEER, addPath: false };
 const ORIGINATED = '10.244.9.0/26';
 
 /** NOTIFICATION codes and subcodes the RFCs define (4271, 4486, 5492, 6608, 7313, 8203, 9003, 9234). */
@@ -52,7 +57,7 @@ class RawPeer {
     sock.on('error', () => undefined);
   }
   static async open(port: number): Promise<RawPeer> {
-    const s = connect({ host: '127.0.0.1', port, localAddress: PEER });
+    const s = connect({ host: '127.0.0.1', port, localAddress: target.address });
     await new Promise<void>((res, rej) => { s.once('connect', res); s.once('error', rej); });
     return new RawPeer(s);
   }
@@ -164,14 +169,14 @@ const fuzzMessage = fc.oneof(byteMutation, byteMutation, attributeMutation, rand
 
 /**
  * The bytes actually sent: when the header claims more than there is (up to the 4096 bytes
- * allowed without extended messages), filler completes the message so that bgpd is not left
+ * allowed without extended messages, 65535 with them), filler completes the message so that bgpd is not left
  * waiting for the rest of it, which is not a hang.
  */
 function complete(m: Uint8Array): Buffer {
   const b = Buffer.from(m);
   if (b.length < 19) return Buffer.concat([b, Buffer.alloc(19 - b.length)]);
   const declared = b.readUInt16BE(16);
-  if (declared > b.length && declared <= 4096) return Buffer.concat([b, Buffer.alloc(declared - b.length)]);
+  if (declared > b.length && declared <= (target.addPath ? 65535 : 4096)) return Buffer.concat([b, Buffer.alloc(declared - b.length)]);
   return b;
 }
 
@@ -183,8 +188,8 @@ describe('bgpd: daemon fuzz with fast-check (loopback)', function () {
   let logs = '';
   let peer: RawPeer | undefined;
 
-  const status = async () => ((await request(sock, { cmd: 'status' })) as PeerStatus[]).find((p) => p.address === PEER)!;
-  const routes = async () => ((await request(sock, { cmd: 'routes' })) as { prefix: string; from: string }[]).filter((r) => r.from === PEER).map((r) => r.prefix);
+  const status = async () => ((await request(sock, { cmd: 'status' })) as PeerStatus[]).find((p) => p.address === target.address)!;
+  const routes = async () => ((await request(sock, { cmd: 'routes' })) as { prefix: string; from: string }[]).filter((r) => r.from === target.address).map((r) => r.prefix);
 
   /** A peer with an Established session (a new connection when the last one ended). */
   async function established(): Promise<RawPeer> {
@@ -196,7 +201,10 @@ describe('bgpd: daemon fuzz with fast-check (loopback)', function () {
       if (open.kind !== 'message') { p.close(); return undefined; }
       p.send(encodeOpen({
         myAs: PEER_AS, holdTime: 90, bgpId: '10.5.5.5',
-        capabilities: [{ type: 'multiprotocol', afi: 1, safi: 1 }, { type: 'multiprotocol', afi: 2, safi: 1 }, { type: 'route-refresh' }, { type: 'four-octet-as', asn: PEER_AS }],
+        capabilities: [
+          { type: 'multiprotocol', afi: 1, safi: 1 }, { type: 'multiprotocol', afi: 2, safi: 1 }, { type: 'route-refresh' }, { type: 'four-octet-as', asn: PEER_AS },
+          ...(target.addPath ? [{ type: 'extended-message' as const }, { type: 'add-path' as const, families: [1, 2].map((afi) => ({ afi, safi: 1, send: true, receive: true })) }] : []),
+        ],
       }));
       p.send(encodeKeepalive());
       const ka = await p.wait(4, 3000);
@@ -234,6 +242,7 @@ asNumber: 65000
 listen: { address: 127.0.0.1, port: ${port} }
 peers:
   - { address: ${PEER}, asNumber: ${PEER_AS}, passive: true }
+  - { address: ${PEER_ADD_PATH}, asNumber: ${PEER_AS}, passive: true, addPaths: true }
 originate:
   - { prefix: ${ORIGINATED} }
 kernel: { enabled: false }
@@ -256,7 +265,7 @@ kernel: { enabled: false }
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('answers every random or mutated message with a valid NOTIFICATION or keeps the session, and never hangs or crashes', async () => {
+  async function blindFuzz(runs: number): Promise<void> {
     const outcomes: Record<string, number> = {};
     await fc.assert(fc.asyncProperty(fuzzMessage, async (m) => {
       const bytes = complete(m);
@@ -285,11 +294,28 @@ kernel: { enabled: false }
       }
       outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
       await daemonHealthy(what);
-    }), { seed: SEED, numRuns: RUNS, endOnFailure: false, interruptAfterTimeLimit: 120_000 });
+    }), { seed: SEED, numRuns: runs, endOnFailure: false, interruptAfterTimeLimit: 120_000 });
     console.log(`      outcomes: ${JSON.stringify(outcomes)}`);
     // The generators must actually reach both sides of the property.
     expect(Object.keys(outcomes).some((o) => o.startsWith('notification')), JSON.stringify(outcomes)).to.equal(true);
     expect(outcomes['kept'] ?? 0, JSON.stringify(outcomes)).to.be.greaterThan(0);
+  }
+
+  it('answers every random or mutated message with a valid NOTIFICATION or keeps the session, and never hangs or crashes', async () => {
+    await blindFuzz(RUNS);
+  });
+
+  it('the same with ADD-PATH and extended messages negotiated', async () => {
+    peer?.close();
+    peer = undefined;
+    target = { address: PEER_ADD_PATH, addPath: true };
+    try {
+      await blindFuzz(Math.ceil(RUNS / 2));
+    } finally {
+      (peer as RawPeer | undefined)?.close(); // set by established() inside blindFuzz
+      peer = undefined;
+      target = { address: PEER, addPath: false };
+    }
   });
 
   it('takes the RFC 7606 action for attribute errors whose action is known (checked in the RIB)', async () => {
@@ -309,7 +335,9 @@ kernel: { enabled: false }
       const nlri = Buffer.from([24, 10, 66, third]);
       const p = await established();
       p.send(update(Buffer.concat([ORIGIN, ASPATH, NEXTHOP]), nlri));
-      await eventually(async () => (await routes()).includes(prefix), 5000, `${prefix} announced`);
+      await eventually(async () => (await routes()).includes(prefix), 5000, `${prefix} announced`).catch(async (e: Error) => {
+        throw new Error(`${e.message}; session ${JSON.stringify(await status())}, connection closed: ${p.closed}, log: ${logs.slice(-3000)}`);
+      });
       const bad = c.expect === 'reset'
         ? header(2, Buffer.concat([hex('0000 0040'), ORIGIN, nlri]))
         : update(Buffer.concat(c.attrs), nlri);
