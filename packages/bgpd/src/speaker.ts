@@ -531,12 +531,16 @@ export class Speaker {
 
   private peerDown(peer: Peer, reason: DownReason, wasEstablished: boolean, negotiated: Negotiated | undefined): void {
     this.out.delete(peer.address);
-    this.refreshIn.drop(peer.address);
     this.prefixWarned.delete(peer.address);
     if (wasEstablished && gracefulDown(reason, negotiated)) {
+      // Routes waiting for EoRR are routes of the peer like the others: kept, stale, through its restart.
+      const source = this.sources.get(peer.address);
+      if (source) this.refreshIn.restore(peer.address, source);
+      else this.refreshIn.drop(peer.address);
       this.keepStale(peer.address, negotiated!);
     } else {
       this.devices.delete(peer.address);
+      this.refreshIn.drop(peer.address);
       if (wasEstablished) this.dropSource(peer.address);
     }
     this.sources.delete(peer.address);

@@ -82,6 +82,15 @@ export class InboundRefresh {
     return n;
   }
 
+  /** Ends a refresh without removing anything: refresh-stale routes become the peer's again. */
+  restore(addr: string, source: PeerInfo): number {
+    const p = this.pending.get(addr);
+    if (!p) return 0;
+    clearTimeout(p.timer);
+    this.pending.delete(addr);
+    return this.rib.moveSource(InboundRefresh.sourceId(addr), source, () => true, this.changed);
+  }
+
   /** The session ended: refresh-stale routes go with the peer's others. */
   drop(addr: string): void {
     const p = this.pending.get(addr);
