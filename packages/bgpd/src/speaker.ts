@@ -454,7 +454,7 @@ export class Speaker {
       if (rules(prev, addr, 'import') !== rules(this.cfg, addr, 'import')) {
         if (!peer.requestRefresh(refreshFamilies(peer.negotiated))) {
           this.log.warn('import filters changed and the peer cannot refresh: resetting the session', { peer: addr });
-          const pc = peer.cfg;
+          const pc = this.cfg.peers.find((p) => p.address === addr) ?? peer.cfg;
           this.removePeer(peer);
           this.addPeer(pc);
         }
