@@ -17,6 +17,14 @@ export type Target = 'bgpd' | 'bird';
 export const WATCHED_KINDS = ['Node', 'BGPConfiguration', 'BGPPeer', 'BGPFilter', 'IPPool', 'BlockAffinity', 'IPAMBlock'] as const;
 type WatchedKind = (typeof WATCHED_KINDS)[number];
 
+/**
+ * Kinds a cluster may lack (BGPFilter's CRD came with Calico 3.26): when the datastore does not
+ * serve them they count as empty, so confd still renders; the watch is retried now and then.
+ */
+const OPTIONAL_KINDS: ReadonlySet<WatchedKind> = new Set(['BGPFilter']);
+const OPTIONAL_RETRY_MS = 60_000;
+const notServed = (e: Error) => /does not serve/.test(e.message);
+
 export interface ConfdOptions {
   nodeName: string;
   datastore: Datastore;
@@ -54,7 +62,13 @@ export interface RenderOutcome {
 
 /** Lists everything once, renders, writes if changed and reloads if written (confd --once). */
 export async function renderOnce(opts: ConfdOptions): Promise<RenderOutcome> {
-  const lists = await Promise.all(WATCHED_KINDS.map((k) => opts.datastore.list(k)));
+  const lists = await Promise.all(WATCHED_KINDS.map((k) => opts.datastore.list(k).catch((e: Error) => {
+    if (OPTIONAL_KINDS.has(k) && notServed(e)) {
+      opts.log.info('the datastore does not serve this kind; treating it as empty', { kind: k, error: e.message });
+      return { items: [] as AnyResource[] };
+    }
+    throw e;
+  })));
   const input = inputOf(opts, (k) => lists[WATCHED_KINDS.indexOf(k)]!.items);
   return apply(opts, input);
 }
@@ -120,11 +134,21 @@ export class Confd {
         else this.#watches.push(w);
       },
       (e: Error) => {
-        this.#opts.log.warn('cannot watch the datastore yet; retrying', { kind, error: e.message });
+        const optional = OPTIONAL_KINDS.has(kind) && notServed(e);
+        if (optional) {
+          if (!this.#synced.has(kind)) {
+            this.#opts.log.info('the datastore does not serve this kind; treating it as empty', { kind, error: e.message });
+            this.#state.set(kind, new Map());
+            this.#synced.add(kind);
+            this.#schedule();
+          }
+        } else {
+          this.#opts.log.warn('cannot watch the datastore yet; retrying', { kind, error: e.message });
+        }
         const t = setTimeout(() => {
           this.#retryTimers.delete(t);
           this.#open(kind);
-        }, this.#opts.retryMs ?? 1000);
+        }, optional ? Math.max(OPTIONAL_RETRY_MS, this.#opts.retryMs ?? 1000) : this.#opts.retryMs ?? 1000);
         this.#retryTimers.add(t);
       },
     );

@@ -9,7 +9,7 @@ import { parseConfig } from '@tabby/bgpd';
 import { EtcdDatastore, type Datastore } from '@tabby/datastore';
 import { createLogger } from '@tabby/log';
 import { eventually, startEtcd, tmpDir, type EtcdServer } from '@tabby/test-support';
-import { Confd, bgpdConfigFromPlan, bgpdYaml, planBgp, renderTarget } from '@tabby/confd';
+import { Confd, bgpdConfigFromPlan, bgpdYaml, planBgp, renderOnce, renderTarget } from '@tabby/confd';
 import { affinity, bgpConfig, input, node, peer, pool } from './fixtures.js';
 
 const filter = (name: string, spec: BGPFilter['spec']): BGPFilter => ({ apiVersion: 'projectcalico.org/v3', kind: 'BGPFilter', metadata: { name }, spec });
@@ -121,5 +121,36 @@ describe('confd with etcd: BGPFilter and prefixAdvertisements changes', function
     } finally {
       await confd.close();
     }
+  });
+
+  it('a datastore that does not serve BGPFilter (a cluster without that CRD) still renders, without filters', async () => {
+    // The same etcd, except that BGPFilter fails the way the Kubernetes datastore fails for a missing CRD.
+    const bare = new Proxy(ds, {
+      get(target, prop) {
+        const v = Reflect.get(target, prop) as unknown;
+        if ((prop === 'watch' || prop === 'list') && typeof v === 'function') {
+          return (kind: string, ...rest: unknown[]) => (kind === 'BGPFilter'
+            ? Promise.reject(new Error('the Kubernetes API at http://127.0.0.1:1 does not serve /apis/crd.projectcalico.org/v1/bgpfilters'))
+            : (v as (...a: unknown[]) => unknown).call(target, kind, ...rest));
+        }
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const p = await ds.get('BGPPeer', 'tor');
+    await ds.update({ ...p, spec: { ...p.spec, filters: ['no-9'] } });
+    const out = join(dir, 'bare.yaml');
+    const confd = new Confd({ nodeName: 'a', datastore: bare, out, target: 'bgpd', reload: { kind: 'none' }, log, debounceMs: 50, retryMs: 100 });
+    try {
+      confd.start();
+      await eventually(() => existsSync(out), 20_000, 'a render without BGPFilter');
+      const cfg = parseConfig(parse(readFileSync(out, 'utf8')));
+      expect(cfg.filters).to.equal(undefined);
+      expect(cfg.peers.find((x) => x.address === '10.0.0.254')!.filters).to.equal(undefined);
+    } finally {
+      await confd.close();
+    }
+    const once = join(dir, 'once.yaml');
+    await renderOnce({ nodeName: 'a', datastore: bare, out: once, target: 'bgpd', reload: { kind: 'none' }, log });
+    expect(parseConfig(parse(readFileSync(once, 'utf8'))).peers.length).to.be.greaterThan(0);
   });
 });
