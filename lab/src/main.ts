@@ -117,7 +117,6 @@ function agentEnv(i: number, mode: Mode, dualStack = false): NodeJS.ProcessEnv {
       CALICO_IPV6POOL_CIDR: POOL6_CIDR,
       CALICO_IPV6POOL_VXLAN: 'Never',
       CALICO_IPV6POOL_NAT_OUTGOING: 'false',
-      FELIX_IPV6SUPPORT: 'true',
     }),
     IP: `${nodeIp(i)}/24`,
     CALICO_IPV4POOL_CIDR: POOL_CIDR,
