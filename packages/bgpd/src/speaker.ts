@@ -96,6 +96,8 @@ interface PeerOut {
   eorPending: boolean;
   /** The walk in `full` resends prefixes even when unchanged (a route refresh asked for them). */
   force: boolean;
+  /** The families the walk in `full` covers ("afi/safi"); undefined: all of them. */
+  walkFamilies?: Set<string>;
   /** Families owed an EoRR (RFC 7313) once the walk in `full` is done. */
   eorr: Set<string>;
   /** ADD-PATH send (RFC 7911): prefix -> path identifier -> what was sent with it. */
@@ -376,13 +378,18 @@ export class Speaker {
     const po = this.out.get(peer.address);
     if (!po || !peer.negotiated) return;
     const fams = new Set(families);
-    if (po.eorPending) {
-      // The first walk is still running: restart it for every family.
+    // A walk still running (the first one, another refresh, an export filter change) is restarted
+    // over its families and these together, so that no family it still owed is lost.
+    const running = po.full ? po.walkFamilies ?? 'all' : undefined;
+    if (po.eorPending || running === 'all') {
       po.full = this.rib.selections();
+      po.walkFamilies = undefined;
     } else {
+      const walk = new Set([...(running ?? []), ...fams]);
       po.full = (function* (all: IterableIterator<[string, Path, readonly Path[]]>) {
-        for (const e of all) if (fams.has(familyOf(e[0]))) yield e;
+        for (const e of all) if (walk.has(familyOf(e[0]))) yield e;
       })(this.rib.selections());
+      po.walkFamilies = walk;
     }
     po.force = true;
     if (peer.negotiated.enhancedRouteRefresh) {
@@ -448,6 +455,7 @@ export class Speaker {
         const po = this.out.get(addr);
         if (po) {
           po.full = this.rib.selections();
+          po.walkFamilies = undefined;
           this.queueFlush();
         }
       }
