@@ -7,6 +7,7 @@ import { runPatch } from './commands/patch.js';
 import { runLabel } from './commands/label.js';
 import { clientVersion, runVersion } from './commands/version.js';
 import { runNodeStatus } from './commands/node/status.js';
+import { runNodeRefresh } from './commands/node/refresh.js';
 import { runIpamShow } from './commands/ipam/show.js';
 import { runIpamRelease } from './commands/ipam/release.js';
 import { runIpamCheck } from './commands/ipam/check.js';
@@ -82,6 +83,13 @@ export function buildProgram(session: Session): Command {
     .option('--socket <path>', "bgpd's control socket (default: $TABBY_STATE_DIR/bgpd.ctl, as tabby-node places it)", `${process.env['TABBY_STATE_DIR'] || '/var/run/tabby'}/bgpd.ctl`)
     .action(async (opts: { socket?: string }) => {
       await runNodeStatus(session, opts);
+    });
+  node.command('refresh')
+    .description('BGP route refresh: in = ask the peers to resend their routes, out = resend ours (all peers, or one)')
+    .argument('<direction>', 'in or out').argument('[peer]', 'peer address (default: every established peer)')
+    .option('--socket <path>', "bgpd's control socket (default: $TABBY_STATE_DIR/bgpd.ctl, as tabby-node places it)", `${process.env['TABBY_STATE_DIR'] || '/var/run/tabby'}/bgpd.ctl`)
+    .action(async (direction: string, peer: string | undefined, opts: { socket?: string }) => {
+      await runNodeRefresh(session, direction, peer, opts);
     });
 
   const ipam = program.command('ipam').description('IP address management: usage, release, consistency check');
