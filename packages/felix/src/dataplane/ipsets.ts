@@ -64,6 +64,8 @@ export class IpsetApplier {
   readonly #opts: IpsetApplierOptions;
   readonly #desired = new Map<string, IpSetSpec>();
   #actual: Map<string, KernelIpset> | null = null;
+  /** Sets changed since the last successful apply; only these are compared while the kernel view is cached. */
+  readonly #dirty = new Set<string>();
   #tempCounter = 0;
 
   constructor(opts: IpsetApplierOptions = {}) {
@@ -83,10 +85,12 @@ export class IpsetApplier {
   updateSet(set: IpSetSpec): void {
     if (!isOurIpset(set.name) || set.name.length > 31) throw new Error(`IP set name ${JSON.stringify(set.name)} is not a cali40 name of at most 31 characters`);
     this.#desired.set(set.name, { ...set, members: new Set([...set.members].map((m) => normaliseMember(set.type, m))) });
+    this.#dirty.add(set.name);
   }
 
   removeSet(name: string): void {
     this.#desired.delete(name);
+    this.#dirty.add(name);
   }
 
   queueResync(): void {
@@ -120,10 +124,14 @@ export class IpsetApplier {
 
   /** Creates missing sets and fixes members; never deletes a set (see applyDeletions). */
   async apply(): Promise<IpsetApplyResult> {
+    const fresh = this.#actual === null;
     const actual = this.#actual ?? (this.#actual = await this.readKernel());
     const result: IpsetApplyResult = { created: [], updated: [], rewritten: [], deleted: [] };
     const lines: string[] = [];
-    for (const [name, want] of this.#desired) {
+    const names = fresh ? [...this.#desired.keys()] : [...this.#dirty].filter((n) => this.#desired.has(n));
+    this.#dirty.clear();
+    for (const name of names) {
+      const want = this.#desired.get(name)!;
       const have = actual.get(name);
       if (!have || have.type !== want.type) {
         if (have) lines.push(`destroy ${name}`);

@@ -53,6 +53,11 @@ export class IptablesTable {
   readonly #desired = new Map<string, { chain: Chain; hashes: string[] }>();
   /** Our view of the kernel: chain -> rule hashes; null until read. */
   #actual: SavedTable | null = null;
+  /**
+   * Chains set or removed since the last successful apply. While the kernel view is cached only
+   * these (and the hooks) are compared, so a change costs O(changed chains), not O(all chains).
+   */
+  readonly #dirty = new Set<string>();
   #hooksWanted = true;
   readonly #hooks: Hook[];
 
@@ -82,15 +87,18 @@ export class IptablesTable {
   updateChain(chain: Chain): void {
     if (!chain.name.startsWith(CHAIN_PREFIX)) throw new Error(`chain ${JSON.stringify(chain.name)} does not start with ${CHAIN_PREFIX}`);
     this.#desired.set(chain.name, { chain, hashes: ruleHashes(chain.name, chain.rules) });
+    this.#dirty.add(chain.name);
   }
 
   removeChain(name: string): void {
     this.#desired.delete(name);
+    this.#dirty.add(name);
   }
 
   /** Whether the hooks from INPUT/FORWARD/OUTPUT should exist (false to uninstall everything). */
   setHooksWanted(wanted: boolean): void {
     this.#hooksWanted = wanted;
+    this.#actual = null; // compare everything next time
   }
 
   /** Forget the cached kernel state; the next apply re-reads it and repairs every difference. */
@@ -112,19 +120,25 @@ export class IptablesTable {
 
   /** Brings the kernel in line with the desired chains; one atomic transaction. */
   async apply(): Promise<ApplyResult> {
+    const fresh = this.#actual === null;
     const actual = this.#actual ?? (this.#actual = await this.readKernel());
-    const ourChains = [...actual.chains.keys()].filter((n) => n.startsWith(CHAIN_PREFIX));
+    // After a fresh read every chain is compared; otherwise only those changed since.
+    const candidates = fresh ? [...new Set([...actual.chains.keys(), ...this.#desired.keys()])] : [...this.#dirty];
+    const ourChains = candidates.filter((n) => n.startsWith(CHAIN_PREFIX) && actual.chains.has(n));
     const write: string[] = [];
     let remove: string[];
     if (this.#hooksWanted) {
-      for (const [name, d] of this.#desired) {
+      for (const name of candidates) {
+        const d = this.#desired.get(name);
+        if (!d) continue;
         const have = actual.chains.get(name);
         if (!have || have.length !== d.hashes.length || have.some((r, i) => r.hash !== d.hashes[i])) write.push(name);
       }
       remove = ourChains.filter((n) => !this.#desired.has(n));
     } else {
-      remove = ourChains; // uninstalling: nothing of ours stays
+      remove = fresh ? ourChains : [...actual.chains.keys()].filter((n) => n.startsWith(CHAIN_PREFIX)); // uninstalling: nothing of ours stays
     }
+    this.#dirty.clear();
 
     const hookLines: string[] = [];
     const hooksFixed: string[] = [];
