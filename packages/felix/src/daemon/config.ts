@@ -24,6 +24,8 @@ export interface FelixSettings {
   vxlanMtu?: number;
   deviceRouteProtocol: number;
   removeExternalRoutes: boolean;
+  /** Program policy for IPv6 too (ip6tables, cali60 sets); Calico's default true. */
+  ipv6Support: boolean;
 }
 
 export const DEFAULT_SETTINGS: Omit<FelixSettings, 'nodeName'> = Object.freeze({
@@ -42,6 +44,7 @@ export const DEFAULT_SETTINGS: Omit<FelixSettings, 'nodeName'> = Object.freeze({
   vxlanPort: 4789,
   deviceRouteProtocol: 80,
   removeExternalRoutes: true,
+  ipv6Support: true,
 });
 
 export class FelixConfigError extends Error {
@@ -108,6 +111,7 @@ const FIELDS: Record<string, (s: FelixSettings, v: unknown, where: string) => vo
   vxlanMTU: (s, v, w) => { s.vxlanMtu = int(v, w); },
   deviceRouteProtocol: (s, v, w) => { s.deviceRouteProtocol = int(v, w); },
   removeExternalRoutes: (s, v, w) => { s.removeExternalRoutes = bool(v, w); },
+  ipv6Support: (s, v, w) => { s.ipv6Support = bool(v, w); },
 };
 
 function applySpec(s: FelixSettings, spec: FelixConfigurationSpec | undefined, where: string): void {
@@ -138,6 +142,6 @@ export function resolveSettings(env: NodeJS.ProcessEnv, configs: Iterable<FelixC
 
 /** Settings that only take effect at start (Calico restarts felix when they change). */
 export const RESTART_FIELDS: readonly (keyof FelixSettings)[] = [
-  'iptablesBackend', 'healthEnabled', 'healthHost', 'healthPort', 'prometheusMetricsEnabled', 'prometheusMetricsHost',
+  'iptablesBackend', 'ipv6Support', 'healthEnabled', 'healthHost', 'healthPort', 'prometheusMetricsEnabled', 'prometheusMetricsHost',
   'prometheusMetricsPort', 'interfacePrefixes', 'deviceRouteProtocol',
 ];

@@ -8,7 +8,7 @@ import type { FelixConfiguration, GlobalNetworkPolicy, IPAMBlock, IPPool, KindMa
 import type { Datastore, Watch, WatchEvent } from '@tabby/datastore';
 import { exec as defaultExec, type Exec } from '@tabby/linux';
 import { normaliseLevel, type Logger } from '@tabby/log';
-import { PolicyDataplane } from '../dataplane/policy-dataplane.js';
+import { ipv6PolicyUnavailable, PolicyDataplane } from '../dataplane/policy-dataplane.js';
 import { IptablesTable } from '../dataplane/iptables-table.js';
 import { RouteDataplane } from '../dataplane/route-dataplane.js';
 import { calculateRoutes } from '../routes/calc.js';
@@ -40,6 +40,8 @@ export class FelixDaemon {
   readonly #servers: Server[] = [];
   readonly #timers: NodeJS.Timeout[] = [];
   #policy!: PolicyDataplane;
+  /** The IPv6 policy dataplane (ip6tables, cali60 sets); undefined when IPv6 support is off or unavailable. */
+  #policy6: PolicyDataplane | undefined;
   #nat!: IptablesTable;
   #routes!: RouteDataplane;
   #rpFilter = 1;
@@ -65,6 +67,9 @@ export class FelixDaemon {
   }
 
   get policy(): PolicyDataplane { return this.#policy; }
+  get policy6(): PolicyDataplane | undefined { return this.#policy6; }
+  /** The policy dataplanes in use: IPv4, then IPv6 when enabled. */
+  get #policies(): PolicyDataplane[] { return this.#policy6 ? [this.#policy, this.#policy6] : [this.#policy]; }
   get routes(): RouteDataplane { return this.#routes; }
 
   async start(): Promise<void> {
@@ -83,6 +88,20 @@ export class FelixDaemon {
       nodeName: this.settings.nodeName, iptablesBackend: this.settings.iptablesBackend, logger: this.#log,
       chains: { interfacePrefixes: this.settings.interfacePrefixes, vxlanPort: this.settings.vxlanPort }, ...where,
     });
+    if (this.settings.ipv6Support) {
+      const why = await ipv6PolicyUnavailable(this.#policy.iptables.backend, where);
+      if (why) {
+        this.#log.warn('IPv6 support is on but this host cannot take IPv6 policy; programming IPv4 policy only', { reason: why });
+      } else {
+        this.#policy6 = await PolicyDataplane.create({
+          nodeName: this.settings.nodeName, iptablesBackend: this.#policy.iptables.backend, logger: this.#log, ipVersion: 6,
+          chains: { interfacePrefixes: this.settings.interfacePrefixes, vxlanPort: this.settings.vxlanPort }, ...where,
+        });
+        this.#log.info('IPv6 policy enabled (ip6tables, cali60 IP sets)', { backend: this.#policy.iptables.backend });
+      }
+    } else {
+      this.#log.info('IPv6 support is off (ipv6Support=false): IPv4 policy only');
+    }
     this.#nat = new IptablesTable({ backend: this.#policy.iptables.backend, table: 'nat', hooks: NAT_HOOKS, logger: this.#log, ...where });
     this.#routes = new RouteDataplane({ ...where, logger: this.#log, interfacePrefixes: this.settings.interfacePrefixes, protocol: this.settings.deviceRouteProtocol });
     this.#startServers();
@@ -141,10 +160,13 @@ export class FelixDaemon {
     }
     if (!this.#datastoreOk) { this.#datastoreOk = true; this.#log.info('datastore events flowing again'); }
     if (POLICY_KINDS.has(kind)) {
-      for (const r of changed.del) this.#policy.calc.remove(kind as 'WorkloadEndpoint', r.metadata.name, r.metadata.namespace);
-      for (const r of changed.upd) {
-        try { this.#policy.calc.update(r as WorkloadEndpoint | NetworkPolicy | GlobalNetworkPolicy | Profile); } catch (e) {
-          this.#log.warn('ignoring unusable resource', { kind, name: keyOf(r), error: (e as Error).message });
+      for (const p of this.#policies) {
+        for (const r of changed.del) p.calc.remove(kind as 'WorkloadEndpoint', r.metadata.name, r.metadata.namespace);
+        for (const r of changed.upd) {
+          try { p.calc.update(r as WorkloadEndpoint | NetworkPolicy | GlobalNetworkPolicy | Profile); } catch (e) {
+            // Both families refuse the same resources: warn once.
+            if (p === this.#policy) this.#log.warn('ignoring unusable resource', { kind, name: keyOf(r), error: (e as Error).message });
+          }
         }
       }
     }
@@ -210,16 +232,35 @@ export class FelixDaemon {
       this.metrics.rules.set({ table: 'nat' }, nat.chains.reduce((n, c) => n + c.rules.length, 0));
       this.metrics.chains.set({ table: 'nat' }, nat.chains.length);
     }
+    let v4Ok = false;
     try {
       if (iptablesResync) { this.metrics.resyncs.inc({ kind: 'iptables' }); this.#nat.queueResync(); }
       const r = await this.#timed('policy', () => (iptablesResync ? this.#policy.resync() : this.#policy.apply()));
       if (r.iptables.written.length || r.iptables.deleted.length || r.iptables.hooksFixed.length) this.#log.info('filter table updated', r.iptables);
-      const n = await this.#timed('nat', () => this.#nat.apply());
-      if (n.written.length || n.hooksFixed.length) this.#log.info('nat table updated', n);
+      v4Ok = true;
     } catch (e) { fail('iptables', e); this.#iptablesResync = true; }
+    if (this.#policy6) {
+      const p6 = this.#policy6;
+      try {
+        const r = await this.#timed('policy6', () => (iptablesResync ? p6.resync() : p6.apply()));
+        if (r.iptables.written.length || r.iptables.deleted.length || r.iptables.hooksFixed.length) this.#log.info('ip6tables filter table updated', r.iptables);
+      } catch (e) { fail('ip6tables', e); this.#iptablesResync = true; }
+    }
+    if (v4Ok) {
+      // NAT rules use the cali40 pool sets the IPv4 policy apply just wrote.
+      try {
+        const n = await this.#timed('nat', () => this.#nat.apply());
+        if (n.written.length || n.hooksFixed.length) this.#log.info('nat table updated', n);
+      } catch (e) { fail('iptables', e); this.#iptablesResync = true; }
+    }
     const chains = [...this.#policy.calc.chains.values()];
     this.metrics.chains.set({ table: 'filter' }, chains.length);
     this.metrics.rules.set({ table: 'filter' }, chains.reduce((n, c) => n + c.rules.length, 0));
+    if (this.#policy6) {
+      const chains6 = [...this.#policy6.calc.chains.values()];
+      this.metrics.chains.set({ table: 'filter6' }, chains6.length);
+      this.metrics.rules.set({ table: 'filter6' }, chains6.reduce((n, c) => n + c.rules.length, 0));
+    }
     try {
       if (this.#routesDirty) {
         this.#routesDirty = false;

@@ -1,4 +1,4 @@
-// The IP set applier: keeps the desired cali40* sets and brings the kernel in line with
+// The IP set applier: keeps the desired cali40* (or, for IPv6, cali60* family inet6) sets and brings the kernel in line with
 // `ipset restore` batches.
 //
 // Kernel and tool quirks this handles:
@@ -10,12 +10,14 @@
 //    filled and `swap`ped in, so rules using the set never see it half-filled.
 //  * `swap` only works between sets of the same type; a set of the wrong type is destroyed and
 //    recreated (which fails while a rule still references it, and is retried after a resync).
-//  * `ipset save` prints hash:net /32 members without the prefix; members are normalised.
+//  * `ipset save` prints hash:net /32 (/128) members without the prefix; members are normalised.
+//  * The IPv4 and IPv6 appliers share the kernel's set namespace: each reads, writes and
+//    deletes only the sets of its own family prefix, so neither ever touches the other's.
 
 import { exec as defaultExec, type Exec } from '@tabby/linux';
 import type { Logger } from '@tabby/log';
 import type { IpSetSpec } from '../policy/model.js';
-import { isOurIpset, tempIpsetName } from '../policy/names.js';
+import { isOurIpset, tempIpsetName, type IpVersion } from '../policy/names.js';
 
 export interface IpsetApplierOptions {
   exec?: Exec;
@@ -23,6 +25,8 @@ export interface IpsetApplierOptions {
   /** maxelem of created sets (Felix's MaxIpsetSize, default 1048576). */
   maxSize?: number;
   logger?: Logger;
+  /** 4 (default): `cali40`/`cali4t` sets, family inet; 6: `cali60`/`cali6t` sets, family inet6. */
+  ipVersion?: IpVersion;
 }
 
 export interface KernelIpset {
@@ -38,12 +42,12 @@ export interface IpsetApplyResult {
   deleted: string[];
 }
 
-/** Parses `ipset save` output, keeping only our sets. */
-export function parseIpsetSave(text: string): Map<string, KernelIpset> {
+/** Parses `ipset save` output, keeping only our sets of this IP version. */
+export function parseIpsetSave(text: string, version: IpVersion = 4): Map<string, KernelIpset> {
   const sets = new Map<string, KernelIpset>();
   for (const line of text.split('\n')) {
     const f = line.trim().split(/\s+/);
-    if (f[0] === 'create' && f[1] && isOurIpset(f[1])) {
+    if (f[0] === 'create' && f[1] && isOurIpset(f[1], version)) {
       const mi = f.indexOf('maxelem');
       sets.set(f[1], { type: f[2] ?? '', maxelem: mi > 0 ? Number(f[mi + 1]) : undefined, members: new Set() });
     } else if (f[0] === 'add' && f[1] && f[2]) {
@@ -55,7 +59,7 @@ export function parseIpsetSave(text: string): Map<string, KernelIpset> {
 }
 
 export function normaliseMember(type: string, m: string): string {
-  if (type === 'hash:net' && !m.includes('/')) return `${m}/32`;
+  if (type === 'hash:net' && !m.includes('/')) return m.includes(':') ? `${m}/128` : `${m}/32`;
   return m;
 }
 
@@ -73,6 +77,10 @@ export class IpsetApplier {
     this.#exec = opts.exec ?? defaultExec;
   }
 
+  get ipVersion(): IpVersion {
+    return this.#opts.ipVersion ?? 4;
+  }
+
   get maxSize(): number {
     return this.#opts.maxSize ?? 1048576;
   }
@@ -83,7 +91,7 @@ export class IpsetApplier {
   }
 
   updateSet(set: IpSetSpec): void {
-    if (!isOurIpset(set.name) || set.name.length > 31) throw new Error(`IP set name ${JSON.stringify(set.name)} is not a cali40 name of at most 31 characters`);
+    if (!isOurIpset(set.name, this.ipVersion) || set.name.length > 31) throw new Error(`IP set name ${JSON.stringify(set.name)} is not a cali${this.ipVersion}0 name of at most 31 characters`);
     this.#desired.set(set.name, { ...set, members: new Set([...set.members].map((m) => normaliseMember(set.type, m))) });
     this.#dirty.add(set.name);
   }
@@ -105,7 +113,7 @@ export class IpsetApplier {
   }
 
   async readKernel(): Promise<Map<string, KernelIpset>> {
-    return parseIpsetSave(await this.#run(['save']));
+    return parseIpsetSave(await this.#run(['save']), this.ipVersion);
   }
 
   async #restore(lines: string[]): Promise<void> {
@@ -119,7 +127,7 @@ export class IpsetApplier {
   }
 
   #createLine(name: string, type: string): string {
-    return `create ${name} ${type} family inet maxelem ${this.maxSize}`;
+    return `create ${name} ${type} family ${this.ipVersion === 6 ? 'inet6' : 'inet'} maxelem ${this.maxSize}`;
   }
 
   /** Creates missing sets and fixes members; never deletes a set (see applyDeletions). */
@@ -146,7 +154,7 @@ export class IpsetApplier {
       if (adds.length === 0 && dels.length === 0 && !metadataDiffers) continue;
       if (metadataDiffers || (want.members.size > 0 && adds.length + dels.length >= want.members.size)) {
         let temp: string;
-        do temp = tempIpsetName(this.#tempCounter++); while (actual.has(temp));
+        do temp = tempIpsetName(this.#tempCounter++, this.ipVersion); while (actual.has(temp));
         lines.push(this.#createLine(temp, want.type), `flush ${temp}`);
         for (const m of want.members) lines.push(`add ${temp} ${m}`);
         lines.push(`swap ${temp} ${name}`, `destroy ${temp}`);

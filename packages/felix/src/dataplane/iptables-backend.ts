@@ -18,8 +18,10 @@ export interface IptablesCommands {
   iptables: string;
 }
 
-export function iptablesCommands(backend: IptablesBackend): IptablesCommands {
-  return { save: `iptables-${backend}-save`, restore: `iptables-${backend}-restore`, iptables: `iptables-${backend}` };
+/** The commands of a backend; for IPv6 (`ipVersion` 6) the ip6tables ones of the same backend. */
+export function iptablesCommands(backend: IptablesBackend, ipVersion: 4 | 6 = 4): IptablesCommands {
+  const base = ipVersion === 6 ? 'ip6tables' : 'iptables';
+  return { save: `${base}-${backend}-save`, restore: `${base}-${backend}-restore`, iptables: `${base}-${backend}` };
 }
 
 export interface DetectOptions {

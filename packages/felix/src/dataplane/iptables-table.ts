@@ -30,6 +30,8 @@ export interface IptablesTableOptions {
   logger?: Logger;
   /** xtables lock wait in seconds (legacy backend; default 10). */
   lockWaitSeconds?: number;
+  /** 4 (default): iptables; 6: the ip6tables commands of the same backend. */
+  ipVersion?: 4 | 6;
   /** Table to manage (default `filter`). */
   table?: string;
   /** Kernel chains hooked to our chains (default: the filter hooks INPUT/FORWARD/OUTPUT). */
@@ -74,6 +76,10 @@ export class IptablesTable {
     return this.#opts.table ?? 'filter';
   }
 
+  get ipVersion(): 4 | 6 {
+    return this.#opts.ipVersion ?? 4;
+  }
+
   get backend(): IptablesBackend {
     return this.#opts.backend;
   }
@@ -114,7 +120,7 @@ export class IptablesTable {
   }
 
   async readKernel(): Promise<SavedTable> {
-    const out = await this.#run(iptablesCommands(this.#opts.backend).save, ['-t', this.table]);
+    const out = await this.#run(iptablesCommands(this.#opts.backend, this.ipVersion).save, ['-t', this.table]);
     return parseIptablesSave(out, this.table);
   }
 
@@ -167,7 +173,7 @@ export class IptablesTable {
     const args = ['--noflush'];
     if (this.#opts.backend === 'legacy') args.push('--wait', String(this.#opts.lockWaitSeconds ?? 10));
     try {
-      await this.#run(iptablesCommands(this.#opts.backend).restore, args, lines.join('\n'));
+      await this.#run(iptablesCommands(this.#opts.backend, this.ipVersion).restore, args, lines.join('\n'));
     } catch (e) {
       this.#actual = null; // the kernel may differ from what we thought: re-read next time
       throw e;

@@ -21,7 +21,7 @@ import {
 } from '@tabby/api';
 import { dispatchChains, endpointChain, rulesChain, staticChains, type ChainConfig, type TierView } from './chains.js';
 import { DEFAULT_MARKS, rulesEqual, type Chain, type IpSetSpec } from './model.js';
-import { policyChainName, profileChainName, type PolicyDirection } from './names.js';
+import { policyChainName, profileChainName, type IpVersion, type PolicyDirection } from './names.js';
 import { IpSetIndex } from './ipset-index.js';
 import { normaliseCidr, type NamedPortProtocol, type RuleRenderContext } from './rules.js';
 import { policyEndpointSelector } from './selectors.js';
@@ -45,6 +45,11 @@ export const BUILTIN_TIERS: Readonly<Record<string, TierSettings>> = Object.free
 export interface PolicyCalculatorOptions {
   /** This node's Calico name: endpoints with `spec.node` equal to it are local. */
   nodeName: string;
+  /**
+   * The family calculated (default 4): chains for iptables (4) or ip6tables (6), endpoint
+   * addresses of that family, `cali40`/`cali60` IP sets. A dual-stack felix runs one of each.
+   */
+  ipVersion?: IpVersion;
   chains?: Partial<ChainConfig>;
   tiers?: Record<string, TierSettings>;
 }
@@ -83,7 +88,7 @@ interface EndpointState {
   ownLabels: Readonly<Record<string, string>>;
   /** Effective labels: own + Calico's + inherited from profiles (see computeLabels). */
   labels: Map<string, string>;
-  /** IPv4 addresses as /32 CIDRs. */
+  /** Addresses of the calculated family as /32 (/128) CIDRs. */
   ips: string[];
   profiles: string[];
   ports: ReadonlyArray<{ name: string; protocol: NamedPortProtocol; port: number }>;
@@ -115,6 +120,7 @@ function endpointKey(namespace: string | undefined, name: string): string {
 
 export class PolicyCalculator {
   readonly #nodeName: string;
+  readonly #version: IpVersion;
   readonly #cfg: ChainConfig;
   readonly #tiers: Record<string, TierSettings>;
 
@@ -125,7 +131,7 @@ export class PolicyCalculator {
   readonly #selected = new Map<string, Set<string>>();
   /** profile name -> local endpoint keys that list it */
   readonly #profileUsers = new Map<string, Set<string>>();
-  readonly #sets = new IpSetIndex(() => this.#endpoints.values());
+  readonly #sets: IpSetIndex;
 
   readonly #chains = new Map<string, Chain>();
   readonly #chainsByOwner = new Map<string, string[]>();
@@ -140,10 +146,13 @@ export class PolicyCalculator {
 
   constructor(opts: PolicyCalculatorOptions) {
     if (!opts.nodeName) throw new Error('PolicyCalculator needs the node name');
+    if (opts.ipVersion !== undefined && opts.ipVersion !== 4 && opts.ipVersion !== 6) throw new Error(`ipVersion must be 4 or 6, not ${JSON.stringify(opts.ipVersion)}`);
     this.#nodeName = opts.nodeName;
+    this.#version = opts.ipVersion ?? 4;
+    this.#sets = new IpSetIndex(() => this.#endpoints.values(), this.#version);
     this.#cfg = { ...DEFAULT_CHAIN_CONFIG, ...opts.chains };
     this.#tiers = { ...BUILTIN_TIERS, ...opts.tiers };
-    this.#setOwnerChains('static', staticChains(this.#cfg));
+    this.#setOwnerChains('static', staticChains(this.#cfg, this.#version));
     this.#setOwnerChains('dispatch', dispatchChains([]));
   }
 
@@ -173,6 +182,10 @@ export class PolicyCalculator {
 
   // ------------------------------------------------------------------------------------------
   // Output
+
+  get ipVersion(): IpVersion {
+    return this.#version;
+  }
 
   /** Every desired chain of the filter table, by name. */
   get chains(): ReadonlyMap<string, Chain> {
@@ -209,7 +222,7 @@ export class PolicyCalculator {
     for (const n of spec.ipNetworks ?? []) {
       const c = parseCidrOrIp(n);
       if (!c) throw new PolicyInputError('WorkloadEndpoint', key, `spec.ipNetworks: ${JSON.stringify(n)} is not an IP network`);
-      if (c.version === 4) ips.push(normaliseCidr(n));
+      if (c.version === this.#version) ips.push(normaliseCidr(n));
     }
     const ports: EndpointState['ports'][number][] = [];
     for (const p of spec.ports ?? []) {
@@ -391,6 +404,7 @@ export class PolicyCalculator {
       logPrefix: this.#cfg.logPrefix,
       allSelector: ALL,
       sets: { selectorSet: () => 'x', namedPortSet: () => 'x' },
+      ipVersion: this.#version,
     };
     rules.forEach((r, i) => {
       try {
@@ -491,7 +505,7 @@ export class PolicyCalculator {
   }
 
   #renderContext(refs: Set<string>): RuleRenderContext {
-    return { marks: this.#cfg.marks, logPrefix: this.#cfg.logPrefix, allSelector: ALL, sets: this.#sets.resolver(refs) };
+    return { marks: this.#cfg.marks, logPrefix: this.#cfg.logPrefix, allSelector: ALL, sets: this.#sets.resolver(refs), ipVersion: this.#version };
   }
 
   // ------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import type { Rule as ApiRule } from '@tabby/api';
 import {
   FROM_WL_DISPATCH, TO_WL_DISPATCH, WL_TO_HOST, type Chain, type MarkBits, type Rule,
 } from './model.js';
-import { endpointChainName, policyChainName, profileChainName, type PolicyDirection } from './names.js';
+import { endpointChainName, policyChainName, profileChainName, type IpVersion, type PolicyDirection } from './names.js';
 import { renderApiRule, type RuleRenderContext } from './rules.js';
 
 export type EndpointToHostAction = 'DROP' | 'ACCEPT' | 'RETURN';
@@ -26,8 +26,11 @@ export interface ChainConfig {
 
 const markIs = (value: number, mask: number) => ({ kind: 'mark', value, mask }) as const;
 
-/** cali-FORWARD, cali-INPUT, cali-OUTPUT and cali-wl-to-host. */
-export function staticChains(cfg: ChainConfig): Chain[] {
+/** ICMPv6 types a workload may always send to its host: MLD (130-132), router and neighbour discovery (133, 135, 136). */
+export const WL_TO_HOST_ICMPV6_TYPES: readonly number[] = Object.freeze([130, 131, 132, 133, 135, 136]);
+
+/** cali-FORWARD, cali-INPUT, cali-OUTPUT and cali-wl-to-host (for ip6tables when `ipVersion` is 6). */
+export function staticChains(cfg: ChainConfig, ipVersion: IpVersion = 4): Chain[] {
   const { accept, pass, drop, scratch0, scratch1 } = cfg.marks;
   const wildcards = cfg.interfacePrefixes.map((p) => `${p}+`);
   const forward: Rule[] = [
@@ -44,6 +47,10 @@ export function staticChains(cfg: ChainConfig): Chain[] {
   ];
   const action = cfg.endpointToHostAction === 'ACCEPT' ? 'accept' : cfg.endpointToHostAction === 'DROP' ? 'drop' : 'return';
   const wlToHost: Rule[] = [
+    // IPv6 needs neighbour discovery with the host whatever the egress policy says.
+    ...(ipVersion === 6 ? WL_TO_HOST_ICMPV6_TYPES.map((type): Rule => ({
+      match: [{ kind: 'protocol', protocol: 'ipv6-icmp' }, { kind: 'icmp', type, v6: true }], action: { kind: 'accept' },
+    })) : []),
     { match: [], action: { kind: 'jump', target: FROM_WL_DISPATCH } },
     { match: [], action: { kind: action }, comment: 'Configured DefaultEndpointToHostAction' },
   ];

@@ -5,13 +5,13 @@
 
 import { calicoUniqueId, type Selector } from '@tabby/api';
 import type { IpSetSpec } from './model.js';
-import { ipsetName } from './names.js';
+import { ipsetName, type IpVersion } from './names.js';
 import type { NamedPortProtocol, SetResolver } from './rules.js';
 
 /** What the index needs to know about an endpoint. */
 export interface SetMemberSource {
   labels: ReadonlyMap<string, string>;
-  /** IPv4 addresses as /32 CIDRs. */
+  /** Addresses of the index's family as /32 (IPv4) or /128 (IPv6) CIDRs. */
   ips: readonly string[];
   ports: ReadonlyArray<{ name: string; protocol: NamedPortProtocol; port: number }>;
 }
@@ -28,13 +28,15 @@ interface SetState {
 
 export class IpSetIndex {
   readonly #endpoints: () => Iterable<SetMemberSource>;
+  readonly #version: IpVersion;
   readonly #sets = new Map<string, SetState>();
   readonly #refsByOwner = new Map<string, Set<string>>();
   readonly #dirty = new Set<string>();
 
   /** `endpoints` lists every endpoint (all nodes), used to fill a set when it first appears. */
-  constructor(endpoints: () => Iterable<SetMemberSource>) {
+  constructor(endpoints: () => Iterable<SetMemberSource>, version: IpVersion = 4) {
     this.#endpoints = endpoints;
+    this.#version = version;
   }
 
   /** A resolver for one render of an owner's rules; it records the set IDs used into `refs`. */
@@ -51,7 +53,7 @@ export class IpSetIndex {
     const existing = this.#sets.get(id);
     if (existing) return existing.name;
     const set: SetState = {
-      name: ipsetName(id), type: namedPort ? 'hash:ip,port' : 'hash:net', selector, members: new Map(), refs: new Set(),
+      name: ipsetName(id, this.#version), type: namedPort ? 'hash:ip,port' : 'hash:net', selector, members: new Map(), refs: new Set(),
       ...(namedPort && { namedPort }),
     };
     this.#sets.set(id, set);
@@ -87,7 +89,7 @@ export class IpSetIndex {
     const out: string[] = [];
     for (const p of ep.ports) {
       if (p.name !== np.name || (np.protocol !== 'any' && p.protocol !== np.protocol)) continue;
-      for (const ip of ep.ips) out.push(`${ip.replace(/\/32$/, '')},${p.protocol}:${p.port}`);
+      for (const ip of ep.ips) out.push(`${ip.replace(/\/(32|128)$/, '')},${p.protocol}:${p.port}`);
     }
     return out;
   }

@@ -10,7 +10,8 @@ export type Match =
   | { kind: 'ports'; dir: 'src' | 'dst'; ports: readonly PortRange[]; negate?: boolean }
   /** `-m set --match-set <set> src|dst` (named-port sets use `dst,dst` style flags). */
   | { kind: 'ipset'; set: string; flags: string; negate?: boolean }
-  | { kind: 'icmp'; type: number; code?: number; negate?: boolean }
+  /** `-m icmp --icmp-type`, or with v6 `-m icmp6 --icmpv6-type` (ip6tables). */
+  | { kind: 'icmp'; type: number; code?: number; negate?: boolean; v6?: true }
   | { kind: 'conntrack'; states: readonly string[] }
   /** `-m mark --mark value/mask`: the masked bits equal value. */
   | { kind: 'mark'; value: number; mask: number }

@@ -37,17 +37,19 @@ export function profileChainName(dir: PolicyDirection, profile: string): string 
   return lengthLimitedId(dir === 'ingress' ? 'cali-pri-' : 'cali-pro-', profile);
 }
 
-/** Main IPv4 set name for a set ID: `cali40` + ID, cut to 31 characters. */
-export function ipsetName(setId: string): string {
-  return `cali40${setId}`.slice(0, MAX_IPSET_NAME);
+export type IpVersion = 4 | 6;
+
+/** Main set name for a set ID: `cali40` (IPv4) or `cali60` (IPv6) + ID, cut to 31 characters. */
+export function ipsetName(setId: string, version: IpVersion = 4): string {
+  return `cali${version}0${setId}`.slice(0, MAX_IPSET_NAME);
 }
 
-/** Temporary IPv4 set used to rewrite a set atomically (filled, then swapped in). */
-export function tempIpsetName(n: number): string {
-  return `cali4t${n}`;
+/** Temporary set used to rewrite a set atomically (filled, then swapped in): `cali4t<n>` / `cali6t<n>`. */
+export function tempIpsetName(n: number, version: IpVersion = 4): string {
+  return `cali${version}t${n}`;
 }
 
-/** Is this kernel set one of ours (main or temporary, IPv4)? */
-export function isOurIpset(name: string): boolean {
-  return name.startsWith('cali40') || /^cali4t\d+$/.test(name);
+/** Is this kernel set one of ours (main or temporary) for this IP version? */
+export function isOurIpset(name: string, version: IpVersion = 4): boolean {
+  return name.startsWith(`cali${version}0`) || new RegExp(`^cali${version}t\\d+$`).test(name);
 }

@@ -32,7 +32,7 @@ export function renderMatch(m: Match): string[] {
     case 'ipset':
       return ['-m', 'set', ...not(m.negate), '--match-set', m.set, m.flags];
     case 'icmp':
-      return ['-m', 'icmp', ...not(m.negate), '--icmp-type', m.code === undefined ? `${m.type}` : `${m.type}/${m.code}`];
+      return ['-m', m.v6 ? 'icmp6' : 'icmp', ...not(m.negate), m.v6 ? '--icmpv6-type' : '--icmp-type', m.code === undefined ? `${m.type}` : `${m.type}/${m.code}`];
     case 'conntrack':
       return ['-m', 'conntrack', '--ctstate', m.states.join(',')];
     case 'mark':

@@ -1,4 +1,5 @@
-// One v3 policy rule -> iptables rules for a policy or profile chain (IPv4).
+// One v3 policy rule -> iptables rules for a policy or profile chain, for one IP family
+// (iptables for IPv4, ip6tables for IPv6).
 //
 // A v3 rule can list several alternatives (nets, ports, named ports) on each side, but one
 // iptables rule holds one source CIDR, one destination CIDR and one multiport of at most 15
@@ -11,6 +12,7 @@ import {
   formatIP, networkOf, parsePort, parseCidrOrIp, protocolNumber, type EntityRule, type Rule as ApiRule, type RulePort, type Selector,
 } from '@tabby/api';
 import type { Match, MarkBits, PortRange, Rule } from './model.js';
+import type { IpVersion } from './names.js';
 import { entitySelectors } from './selectors.js';
 
 export type NamedPortProtocol = 'tcp' | 'udp' | 'sctp' | 'any';
@@ -28,6 +30,8 @@ export interface RuleRenderContext {
   logPrefix: string;
   /** Selector used for named ports on a side without a selector: all(). */
   allSelector: Selector;
+  /** The family rendered (default 4): other-family rules are skipped, ICMP becomes ICMPv6. */
+  ipVersion?: IpVersion;
 }
 
 const MULTIPORT_SLOTS = 15;
@@ -74,17 +78,30 @@ function splitPorts(ports: readonly RulePort[] | undefined): SplitPorts {
   return out;
 }
 
-/** Is any CIDR of the rule IPv6? Such rules (and ipVersion 6 rules) are skipped by the IPv4 renderer. */
-function isIpv6Only(rule: ApiRule): boolean {
-  if (rule.ipVersion === 6) return true;
-  const p = rule.protocol ?? rule.notProtocol;
-  if (p !== undefined && protocolNumber(p) === 58) return true;
+/**
+ * Does the rule apply to this family at all? As Calico: a rule with the other `ipVersion`, an
+ * ICMP rule for IPv6 or an ICMPv6 rule for IPv4, and a rule where some side's nets (or notNets)
+ * are all of the other family (it can never match this family) are skipped.
+ */
+function appliesToVersion(rule: ApiRule, version: IpVersion): boolean {
+  if (rule.ipVersion !== undefined && rule.ipVersion !== version) return false;
+  for (const p of [rule.protocol, rule.notProtocol]) {
+    if (p === undefined) continue;
+    const n = protocolNumber(p);
+    if ((n === 58 && version === 4) || (n === 1 && version === 6)) return false;
+  }
   for (const side of [rule.source, rule.destination]) {
-    for (const n of [...(side?.nets ?? []), ...(side?.notNets ?? [])]) {
-      if (parseCidrOrIp(n)?.version === 6) return true;
+    for (const list of [side?.nets, side?.notNets]) {
+      if (list?.length && familyNets(list, version).length === 0) return false;
     }
   }
-  return false;
+  return true;
+}
+
+/** The CIDRs of one family (others, and unparsable ones for the other family, dropped). */
+function familyNets(nets: readonly string[], version: IpVersion): string[] {
+  // Unparsable CIDRs are kept so normaliseCidr reports them.
+  return nets.filter((n) => { const c = parseCidrOrIp(n); return !c || c.version === version; });
 }
 
 /** Canonical masked CIDR text for iptables and ipsets (host bits cleared, prefix explicit). */
@@ -100,7 +117,8 @@ export function normaliseCidr(s: string): string {
  * matches Felix cannot resolve without Kubernetes endpoints).
  */
 export function renderApiRule(rule: ApiRule, namespace: string, ctx: RuleRenderContext): Rule[] {
-  if (isIpv6Only(rule)) return [];
+  const version = ctx.ipVersion ?? 4;
+  if (!appliesToVersion(rule, version)) return [];
   if (rule.source?.services || rule.destination?.services) return [];
 
   const fixed: Match[] = [];
@@ -111,8 +129,8 @@ export function renderApiRule(rule: ApiRule, namespace: string, ctx: RuleRenderC
 
   if (rule.protocol !== undefined) fixed.push({ kind: 'protocol', protocol: protocolToken(rule.protocol) });
   if (rule.notProtocol !== undefined) fixed.push({ kind: 'protocol', protocol: protocolToken(rule.notProtocol), negate: true });
-  if (rule.icmp?.type !== undefined) fixed.push(icmpMatch(rule.icmp.type, rule.icmp.code, false));
-  if (rule.notICMP?.type !== undefined) fixed.push(icmpMatch(rule.notICMP.type, rule.notICMP.code, true));
+  if (rule.icmp?.type !== undefined) fixed.push(icmpMatch(rule.icmp.type, rule.icmp.code, false, version));
+  if (rule.notICMP?.type !== undefined) fixed.push(icmpMatch(rule.notICMP.type, rule.notICMP.code, true, version));
 
   const proto = namedPortProtocol(rule.protocol);
   const side = (er: EntityRule | undefined, dir: 'src' | 'dst'): void => {
@@ -121,10 +139,10 @@ export function renderApiRule(rule: ApiRule, namespace: string, ctx: RuleRenderC
     if (sels.selector) fixed.push({ kind: 'ipset', set: ctx.sets.selectorSet(sels.selector), flags: dir });
     if (sels.notSelector) fixed.push({ kind: 'ipset', set: ctx.sets.selectorSet(sels.notSelector), flags: dir, negate: true });
 
-    const nets = (er.nets ?? []).map(normaliseCidr);
+    const nets = familyNets(er.nets ?? [], version).map(normaliseCidr);
     if (nets.length === 1) fixed.push({ kind: 'net', dir, cidr: nets[0]! });
     else if (nets.length > 1) groups.push(nets.map((cidr) => [{ kind: 'net', dir, cidr }]));
-    const notNets = (er.notNets ?? []).map(normaliseCidr);
+    const notNets = familyNets(er.notNets ?? [], version).map(normaliseCidr);
     // One rule holds one -s/-d: a negated CIDR can be inlined only when no positive one is.
     notNets.forEach((cidr, i) => {
       if (i === 0 && nets.length !== 1) fixed.push({ kind: 'net', dir, cidr, negate: true });
@@ -168,8 +186,8 @@ export function renderApiRule(rule: ApiRule, namespace: string, ctx: RuleRenderC
   return out;
 }
 
-function icmpMatch(type: number, code: number | undefined, negate: boolean): Match {
-  const m: Match = code === undefined ? { kind: 'icmp', type } : { kind: 'icmp', type, code };
+function icmpMatch(type: number, code: number | undefined, negate: boolean, version: IpVersion): Match {
+  const m: Match = { kind: 'icmp', type, ...(code !== undefined && { code }), ...(version === 6 && { v6: true as const }) };
   return negate ? { ...m, negate: true } : m;
 }
 
