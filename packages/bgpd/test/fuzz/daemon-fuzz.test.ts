@@ -288,7 +288,7 @@ kernel: { enabled: false }
         await eventually(() => p.closed, 5000, `connection closed after the NOTIFICATION for ${what}`);
         outcome = `notification ${r.code}/${r.subcode}`;
       } else if (r.kind === 'closed') {
-        expect(weSentNotification, `bgpd closed without a NOTIFICATION after ${what}`).to.equal(true);
+        expect(weSentNotification, `bgpd closed without a NOTIFICATION after ${what.slice(0, 400)}; frames: ${JSON.stringify(p.frames.map((f) => f.type))}; log: ${logs.slice(-1500)}`).to.equal(true);
         outcome = 'closed after our NOTIFICATION';
       } else if (r.kind === 'timeout') {
         expect.fail(`no answer to a ROUTE-REFRESH within 4 s after ${what} (session ${(await status()).fsmState})`);

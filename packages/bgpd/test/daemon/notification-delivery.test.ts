@@ -1,0 +1,78 @@
+// The NOTIFICATION bgpd sends on an error must reach the peer even when the peer has already
+// sent far more than bgpd read (closing a socket with unread input makes the kernel send a RST,
+// which could throw away a NOTIFICATION still in the send queue). A 52 KB message of a bad type
+// over extended messages, then a ROUTE-REFRESH: NOTIFICATION 1/3 every time.
+import { expect } from 'chai';
+import { connect, type Socket } from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tmpDir, freePort, eventually } from '@tabby/test-support';
+import { Framer, decodeNotification, encodeKeepalive, encodeOpen, encodeRouteRefresh, request, type PeerStatus } from '@tabby/bgpd';
+
+const BGPD = fileURLToPath(new URL('../../../bin/bgpd.js', import.meta.url));
+const PEER = '127.0.0.7';
+
+describe('bgpd: NOTIFICATION delivered although the peer sent more (loopback)', function () {
+  this.timeout(60_000);
+  let dir: string, port: number, daemon: ChildProcess, sock: string;
+  let logs = '';
+
+  before(async () => {
+    dir = tmpDir('tabby-notify-');
+    port = await freePort();
+    sock = join(dir, 'bgpd.ctl');
+    writeFileSync(join(dir, 'bgpd.yaml'), `routerId: 10.9.9.9
+asNumber: 65000
+listen: { address: 127.0.0.1, port: ${port} }
+peers:
+  - { address: ${PEER}, asNumber: 65007, passive: true }
+kernel: { enabled: false }
+`);
+    daemon = spawn(process.execPath, [BGPD, '--config', join(dir, 'bgpd.yaml'), '--socket', sock], { stdio: ['ignore', 'pipe', 'pipe'] });
+    daemon.stderr!.on('data', (d: Buffer) => { logs = (logs + d).slice(-20000); });
+    await eventually(async () => ((await request(sock, { cmd: 'status' })) as PeerStatus[]).length === 1, 10_000, 'bgpd up');
+  });
+
+  after(async () => {
+    if (daemon && daemon.exitCode === null) {
+      const gone = new Promise((r) => daemon.once('exit', r));
+      daemon.kill('SIGTERM');
+      await gone;
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (let round = 1; round <= 5; round++) {
+    it(`a 52 KB message of a bad type, then more: NOTIFICATION 1/3 arrives (round ${round})`, async () => {
+      const frames: { type: number; bytes: Uint8Array }[] = [];
+      const framer = new Framer();
+      let closed = false, reset = false;
+      const s: Socket = await eventually(async () => {
+        const c = connect({ host: '127.0.0.1', port, localAddress: PEER });
+        await new Promise<void>((res, rej) => { c.once('connect', res); c.once('error', rej); });
+        return c;
+      }, 15_000, 'connection');
+      s.on('data', (d) => { for (const f of framer.push(d)) frames.push({ type: f.type, bytes: f.bytes.slice() }); });
+      s.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'ECONNRESET') reset = true; });
+      s.on('close', () => { closed = true; });
+      try {
+        await eventually(() => frames.some((f) => f.type === 1), 5000, "bgpd's OPEN");
+        s.write(encodeOpen({ myAs: 65007, holdTime: 90, bgpId: '10.7.7.7', capabilities: [{ type: 'multiprotocol', afi: 1, safi: 1 }, { type: 'four-octet-as', asn: 65007 }, { type: 'extended-message' }] }));
+        s.write(encodeKeepalive());
+        await eventually(() => frames.some((f) => f.type === 4), 5000, "bgpd's KEEPALIVE");
+        // Header with type 15, then far more than bgpd reads before it gives up.
+        const bad = Buffer.concat([Buffer.alloc(16, 0xff), Buffer.from([0xce, 0x66, 0x0f]), Buffer.alloc(0xce66 - 19)]);
+        s.write(bad);
+        s.write(encodeRouteRefresh(1, 1));
+        await eventually(() => closed, 10_000, 'connection closed');
+        const n = frames.filter((f) => f.type === 3).map((f) => decodeNotification(f.bytes)).map((x) => [x.code, x.subcode]);
+        expect(n, `NOTIFICATIONs received (connection reset: ${reset})`).to.deep.equal([[1, 3]]);
+      } finally {
+        s.destroy();
+      }
+      expect(daemon.exitCode, logs).to.equal(null);
+    });
+  }
+});
