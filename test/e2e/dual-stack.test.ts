@@ -1,7 +1,8 @@
 // End to end on a dual-stack lab (`lab up --nodes 2 --dual-stack`), driven as a user drives it:
 // IPv6 BGP sessions between the nodes and with the ToR, each node's IPv6 pod block in the other
 // node's kernel and on the ToR, ping6 between pods on one node and across nodes, and both
-// addresses on every workload endpoint. Own namespace prefix and state directory, removed in
+// addresses on every workload endpoint; a deny-all ingress NetworkPolicy blocks IPv6 ping (felix's
+// ip6tables rules) as well as IPv4 ping, and deleting it restores both. Own namespace prefix and state directory, removed in
 // after() even when something fails.
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
@@ -29,6 +30,22 @@ const labSync = (env: NodeJS.ProcessEnv, ...args: string[]) => {
   const r = spawnSync(process.execPath, [LAB, ...args], { env, encoding: 'utf8' });
   return { code: r.status ?? 1, out: (r.stdout ?? '') + (r.stderr ?? '') };
 };
+
+const ctlIn = (env: NodeJS.ProcessEnv, input: string | undefined, ...args: string[]) => {
+  const r = spawnSync(process.execPath, [LAB, 'exec', 'node-1', '--', 'ctl', ...args], { env, encoding: 'utf8', ...(input !== undefined && { input }) });
+  return { code: r.status ?? 1, out: (r.stdout ?? '') + (r.stderr ?? '') };
+};
+
+/** Polls until every probe gives its wanted answer (a policy change takes a moment to reach both nodes). */
+async function until(what: string, probes: Array<{ label: string; ok: () => boolean; want: boolean }>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const wrong = probes.filter((p) => p.ok() !== p.want);
+    if (wrong.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`${what}: still wrong after ${timeoutMs} ms: ${wrong.map((p) => p.label).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
 
 const pings = (fromNs: string, ip: string) => spawnSync('ip', ['netns', 'exec', fromNs, 'ping', '-c', '1', '-W', '2', ip]).status === 0;
 
@@ -120,6 +137,34 @@ describe('lab end to end (bgp, dual stack)', function () {
       expect(line, `${p.name} in\n${weps.out}`).to.be.a('string');
       expect(line).to.include(`${p.ip}/32`).and.to.include(`${p.ip6}/128`);
     }
+  });
+
+  it('a deny-all ingress NetworkPolicy blocks IPv6 ping as well as IPv4 ping; deleting it restores both', async () => {
+    const [a, b, c] = [pod('pod-1-1'), pod('pod-1-2'), pod('pod-2-1')];
+    const policy = {
+      apiVersion: 'projectcalico.org/v3', kind: 'NetworkPolicy', metadata: { name: 'deny-all-ingress', namespace: 'default' },
+      spec: { selector: 'all()', types: ['Ingress'] },
+    };
+    const probes = (want: boolean) => [
+      { label: 'ping6 pod-1-1 -> pod-1-2 (same node)', ok: () => pings(a.ns, b.ip6!), want },
+      { label: 'ping6 pod-2-1 -> pod-1-1 (across nodes)', ok: () => pings(c.ns, a.ip6!), want },
+      { label: 'ping pod-1-1 -> pod-1-2', ok: () => pings(a.ns, b.ip), want },
+      { label: 'ping pod-2-1 -> pod-1-1', ok: () => pings(c.ns, a.ip), want },
+    ];
+    await until('open before the policy', probes(true));
+    const applied = ctlIn(env, JSON.stringify(policy), 'apply', '-f', '-');
+    expect(applied.code, applied.out).to.equal(0);
+    try {
+      await until('deny-all ingress in effect for IPv6 and IPv4', probes(false));
+      // The IPv6 verdict comes from ip6tables: the pod's ingress chain and the policy chain are there.
+      const rules = labSync(env, 'exec', 'node-1', '--', 'sh', '-c', 'ip6tables-nft-save -t filter; ip6tables-legacy-save -t filter');
+      expect(rules.out).to.match(/:cali-pi-\S+ /);
+      expect(rules.out).to.match(/-A cali-to-wl-dispatch .*-g cali-tw-cali/);
+    } finally {
+      const del = ctlIn(env, undefined, 'delete', 'networkpolicy', 'deny-all-ingress', '-n', 'default');
+      expect(del.code, del.out).to.equal(0);
+    }
+    await until('open again after deleting the policy', probes(true));
   });
 
   it('refuses --dual-stack with --mode vxlan, naming the reason, and builds nothing', () => {

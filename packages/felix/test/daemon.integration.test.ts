@@ -158,6 +158,11 @@ describe('felix daemon in a node namespace (etcd, routes, policy, resync, health
     expect(metrics).to.match(/^200/);
     expect(metrics).to.match(/^felix_active_local_endpoints 2$/m);
     expect(metrics).to.include('felix_int_dataplane_apply_time_seconds_count{part="routes"}');
+    // IPv6 support is on by default: the same layout is in ip6tables.
+    const v6 = node!.run('sh', ['-c', 'ip6tables-nft-save -t filter; ip6tables-legacy-save -t filter']);
+    expect(v6).to.match(/-A FORWARD .*-j cali-FORWARD/);
+    expect(v6).to.include(':cali-tw-cali0b');
+    expect(felix.output()).to.include('IPv6 policy enabled');
   });
 
   it('a deny policy blocks, an allow policy admits', async () => {

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { parseSelector, type Rule as ApiRule, type WorkloadEndpoint, type NetworkPolicy, type Profile } from '@tabby/api';
 import {
   DEFAULT_MARKS, PolicyCalculator, IpsetApplier, iptablesCommands, ipsetName, isOurIpset, normaliseMember, parseIpsetSave,
-  renderApiRule, renderRuleBody, tempIpsetName, type Chain, type RuleRenderContext,
+  renderApiRule, renderRuleBody, resolveSettings, tempIpsetName, type Chain, type RuleRenderContext,
 } from '@tabby/felix';
 
 function ctx(ipVersion: 4 | 6): RuleRenderContext {
@@ -189,5 +189,16 @@ describe('IP set families', () => {
     expect(iptablesCommands('nft', 6)).to.deep.equal({ save: 'ip6tables-nft-save', restore: 'ip6tables-nft-restore', iptables: 'ip6tables-nft' });
     expect(iptablesCommands('legacy', 6).restore).to.equal('ip6tables-legacy-restore');
     expect(iptablesCommands('legacy').restore).to.equal('iptables-legacy-restore');
+  });
+});
+
+describe('ipv6Support setting', () => {
+  it('defaults to true as Calico; FelixConfiguration ipv6Support and FELIX_IPV6SUPPORT turn it off; bad values are named', () => {
+    expect(resolveSettings({ NODENAME: 'n' }).ipv6Support).to.equal(true);
+    expect(resolveSettings({ NODENAME: 'n', FELIX_IPV6SUPPORT: 'false' }).ipv6Support).to.equal(false);
+    const fc = { apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name: 'default' }, spec: { ipv6Support: false } } as const;
+    expect(resolveSettings({ NODENAME: 'n' }, [fc]).ipv6Support).to.equal(false);
+    expect(resolveSettings({ NODENAME: 'n', FELIX_IPV6SUPPORT: 'true' }, [fc]).ipv6Support).to.equal(true);
+    expect(() => resolveSettings({ NODENAME: 'n', FELIX_IPV6SUPPORT: 'maybe' })).to.throw(/FELIX_IPV6SUPPORT: not a boolean/);
   });
 });
