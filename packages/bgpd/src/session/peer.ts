@@ -32,6 +32,24 @@ function turnElapsed(): number {
   return now - turnStart;
 }
 
+/**
+ * How long a connection we close is still read after our FIN. Closing a socket with unread
+ * input makes the kernel send a RST, which can throw away the NOTIFICATION just written (seen
+ * with a peer still sending when its error was found); so the input is drained until the peer
+ * closes too, or this much time has passed.
+ */
+const CLOSE_LINGER_MS = 2000;
+
+/** FIN after everything written; the peer's further input is dropped until it closes or the linger ends. */
+function closeAfterFlush(s: Socket): void {
+  s.on('error', () => undefined);
+  const t = setTimeout(() => s.destroy(), CLOSE_LINGER_MS);
+  s.once('close', () => clearTimeout(t));
+  s.once('end', () => s.destroy());
+  s.resume(); // it may be paused by the turn budget
+  s.end();
+}
+
 /** How long a colliding incoming connection may take to send its OPEN. */
 const COLLISION_OPEN_WAIT_MS = 30_000;
 
@@ -494,7 +512,7 @@ export class Peer {
   private closeSocket(): void {
     const s = this.socket;
     this.socket = undefined;
-    if (s && !s.destroyed) s.end(() => s.destroy());
+    if (s && !s.destroyed) closeAfterFlush(s);
     this.preferPending = false;
     if (this.pending) this.dropPending(this.pending, 'the session was closed');
   }

@@ -44,7 +44,7 @@ kernel: { enabled: false }
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  for (let round = 1; round <= 5; round++) {
+  for (let round = 1; round <= 30; round++) {
     it(`a 52 KB message of a bad type, then more: NOTIFICATION 1/3 arrives (round ${round})`, async () => {
       const frames: { type: number; bytes: Uint8Array }[] = [];
       const framer = new Framer();
@@ -66,6 +66,10 @@ kernel: { enabled: false }
         const bad = Buffer.concat([Buffer.alloc(16, 0xff), Buffer.from([0xce, 0x66, 0x0f]), Buffer.alloc(0xce66 - 19)]);
         s.write(bad);
         s.write(encodeRouteRefresh(1, 1));
+        // Keep the input coming while bgpd closes.
+        const more = Buffer.alloc(64 * 1024);
+        const pump = setInterval(() => { if (!s.destroyed) s.write(more); }, 1);
+        s.once('close', () => clearInterval(pump));
         await eventually(() => closed, 10_000, 'connection closed');
         const n = frames.filter((f) => f.type === 3).map((f) => decodeNotification(f.bytes)).map((x) => [x.code, x.subcode]);
         expect(n, `NOTIFICATIONs received (connection reset: ${reset})`).to.deep.equal([[1, 3]]);
