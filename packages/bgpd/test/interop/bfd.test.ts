@@ -1,4 +1,4 @@
-// BFD (RFC 5880/5881 single hop) against BIRD 2 and FRR (bfdd) in network namespaces, over an
+// BFD (RFC 5880/5881 single hop) against BIRD 2, BIRD 1.6 (bird + bird6) and FRR (bfdd) in network namespaces, over an
 // IPv4 and an IPv6 BGP session to the same peer: BFD comes Up on both sides, a frozen peer
 // (SIGSTOP) is detected in about minInterval × multiplier and its routes leave our kernel long
 // before the BGP hold time, all comes back after SIGCONT, and malformed UDP packets to port 3784
@@ -12,6 +12,7 @@ import { createNetns, vethPair, tmpDir, startInNetns, startBird, eventually, typ
 import { request, type BfdSessionStatus, type PeerStatus } from '@tabby/bgpd';
 
 const BGPD = fileURLToPath(new URL('../../../bin/bgpd.js', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
 const HOLD = 30;
 const MIN_INTERVAL = 300;
 const MULTIPLIER = 3;
@@ -77,6 +78,38 @@ ${AFS.map((af) => proto(af, bfd)).join('\n')}
   },
 };
 
+/** BIRD 1.6 (Calico's BIRD): `bird` for the IPv4 session and `bird6` for the IPv6 one, each with its own BFD protocol. */
+const bird16: Setup = {
+  name: 'BIRD 1.6',
+  tag: 'bfo',
+  net: 234,
+  start: (ns, dir, { addr, route }) => {
+    const sbin = join(REPO_ROOT, '.tabby-run/bird16/usr/sbin');
+    const daemons = AFS.map((af) => {
+      const d = join(dir, `bird16-${af}`);
+      mkdirSync(d);
+      const bin = af === 'v4' ? { bird: join(sbin, 'bird'), birdc: join(sbin, 'birdc') } : { bird: join(sbin, 'bird6'), birdc: join(sbin, 'birdc6') };
+      return startBird(ns, d, `router id ${addr.v4.peer};
+protocol device {}
+protocol bfd { interface "*" { interval ${MIN_INTERVAL} ms; multiplier ${MULTIPLIER}; }; }
+protocol static originated { route ${route[af]} blackhole; }
+protocol bgp tabby {
+  local ${addr[af].peer} as 65001; neighbor ${addr[af].ours} as 65002;
+  hold time ${HOLD}; keepalive time 10; connect retry time 1; error wait time 1, 5;
+  bfd on;
+  import all; export where proto = "originated";
+}
+`, bin);
+    });
+    return {
+      bfdUp: (ours) => daemons.some((b) => b.birdc('show', 'bfd', 'sessions').split('\n').some((l) => l.startsWith(`${ours} `) && /\bUp\b/.test(l))),
+      freeze: daemons,
+      all: daemons,
+      output: () => daemons.map((b) => `${b.output()}\n${b.birdc('show', 'bfd', 'sessions')}\n${b.birdc('show', 'protocols', 'all')}`).join('\n'),
+    };
+  },
+};
+
 /** FRR: zebra (bgpd reaches bfdd through it), bfdd and bgpd, all with sockets in our dir. */
 const frr: Setup = {
   name: 'FRR',
@@ -133,7 +166,7 @@ ${AFS.map((af) => ` neighbor ${addr[af].ours} remote-as 65002
   },
 };
 
-for (const setup of [bird2, frr]) {
+for (const setup of [bird2, bird16, frr]) {
   describe(`bgpd: BFD with ${setup.name}, IPv4 and IPv6 sessions (netns)`, function () {
     this.timeout(60_000);
     const n = setup.net;
