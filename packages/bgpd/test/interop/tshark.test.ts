@@ -53,7 +53,7 @@ kernel: { enabled: true, protocol: 201 }
     before(async () => {
       lab = await createLab(`ts${net}`, net);
       cap = join(lab.dir, 'bgp.pcap');
-      dump = startInNetns(lab.ourNs, ['tcpdump', '-i', lab.ourIf, '-U', '-s', '0', '-w', cap, 'tcp port 179']);
+      dump = startInNetns(lab.ourNs, ['tcpdump', '-i', lab.ourIf, '--immediate-mode', '-U', '-s', '0', '-w', cap, 'tcp port 179']);
       await eventually(() => /listening on/.test(dump!.output()), 10_000, `tcpdump listening: ${dump.output()}`);
       peer = await kind.start(lab, { type: 'ebgp', peerAs, ourAs: OUR_AS, routes: peerRoutes });
       writeConfig();
@@ -92,7 +92,9 @@ kernel: { enabled: true, protocol: 201 }
         bgpd!.signal('SIGHUP');
         for (const afi of ['ipv4', 'ipv6'] as Afi[]) await eventually(() => !peer!.established(afi), 10_000, `${kind.name}'s ${afi} session closed`);
         await bgpd!.stop();
-        await new Promise((r) => setTimeout(r, 500));
+        // Immediate mode hands tcpdump every packet at once (otherwise the last buffer block,
+        // up to a second of traffic, is lost when it is stopped); still give it a moment.
+        await new Promise((r) => setTimeout(r, 1000));
       } catch (e) {
         throw new Error(`${(e as Error).message}${why()}`);
       }
