@@ -26,7 +26,8 @@ export function startInNetns(ns: Netns, argv: readonly string[], env: NodeJS.Pro
   const p = spawn('ip', ['netns', 'exec', ns.name, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env });
   running.add(p);
   let out = '';
-  const keep = (d: Buffer) => { out = (out + d.toString()).slice(-20000); };
+  // The last ~200 KB (trimmed in halves, so keeping it is cheap for chatty daemons).
+  const keep = (d: Buffer) => { out += d.toString(); if (out.length > 400_000) out = out.slice(-200_000); };
   p.stdout?.on('data', keep);
   p.stderr?.on('data', keep);
   return {
