@@ -2,7 +2,6 @@
 // it was restarted, and the agent's liveness/readiness as its probes see them. Read at scrape
 // time from the supervisor and the probes. Own registry (tests run several in one process).
 
-import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ChildStatus } from './supervisor.js';
 import type { ProbeResult } from './probes.js';
@@ -55,23 +54,5 @@ export class NodeMetrics {
   }
 }
 
-/** Serves GET /metrics on port/host; resolves once listening. */
-export function serveNodeMetrics(registry: Registry, port: number, host?: string): Promise<Server> {
-  const srv = createServer((req, res) => {
-    if ((req.url ?? '').split('?')[0] !== '/metrics') {
-      res.writeHead(404).end('not found: try /metrics\n');
-      return;
-    }
-    registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      (e: Error) => res.writeHead(500).end(`${e.message}\n`),
-    );
-  });
-  return new Promise((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen(port, host || undefined, () => {
-      srv.off('error', reject);
-      resolve(srv);
-    });
-  });
-}
+/** Serves GET /metrics on port/host; resolves once listening (the same server bgpd uses). */
+export { serveMetrics as serveNodeMetrics } from '@tabby/bgpd';
