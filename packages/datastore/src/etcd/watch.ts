@@ -8,6 +8,7 @@ import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import { createLogger } from '@tabby/log';
 import type { ListResult, Watch, WatchEvent } from '../datastore.js';
 import { ConnectionError, InvalidArgumentError } from '../errors.js';
+import { Pause } from '../pause.js';
 
 const log = createLogger('datastore');
 
@@ -27,23 +28,6 @@ export interface WatchSource<R> {
   timeoutMs: number;
 }
 
-/** A delay that close() can cut short, so no timer outlives the watch. */
-class Pause {
-  private timer: NodeJS.Timeout | undefined;
-  private done: (() => void) | undefined;
-  wait(ms: number): Promise<void> {
-    return new Promise((res) => {
-      this.done = res;
-      this.timer = setTimeout(() => this.end(), ms);
-    });
-  }
-  end(): void {
-    clearTimeout(this.timer);
-    const d = this.done;
-    this.done = undefined;
-    d?.();
-  }
-}
 
 export class PrefixWatch<R> implements Watch {
   private revision = 0n;

@@ -11,6 +11,7 @@
 import { createLogger } from '@tabby/log';
 import type { Watch, WatchEvent } from '../datastore.js';
 import { ConnectionError, DatastoreError, InvalidArgumentError } from '../errors.js';
+import { Pause } from '../pause.js';
 import { clientLibrary, KubeApiError, type Json, type KubeClient } from './client.js';
 import { collectionPath, type Collection } from './paths.js';
 
@@ -56,22 +57,6 @@ function safeConvert<R>(s: Source<R>, o: Json): R | undefined {
   }
 }
 
-class Pause {
-  private timer: NodeJS.Timeout | undefined;
-  private done: (() => void) | undefined;
-  wait(ms: number): Promise<void> {
-    return new Promise((res) => {
-      this.done = res;
-      this.timer = setTimeout(() => this.end(), ms);
-    });
-  }
-  end(): void {
-    clearTimeout(this.timer);
-    const d = this.done;
-    this.done = undefined;
-    d?.();
-  }
-}
 
 interface SourceHandlers<R> {
   event(ev: WatchEvent<R>): void;
