@@ -53,6 +53,17 @@ export function vethPair(a: Netns, ifA: string, b: Netns, ifB: string): void {
   hostRun(['ip', '-n', b.name, 'link', 'set', ifB, 'up']);
 }
 
+/**
+ * True once `dev` in `ns` has its IPv6 link-local address and that address is out of duplicate
+ * address detection. Daemons started before then see the address arrive a second or so later
+ * (BIRD 1.6 drops its IPv6 BGP session with "Neighbor lost" when it does).
+ */
+export function linkLocalReady(ns: Netns, dev: string): boolean {
+  const [link] = JSON.parse(ns.run('ip', ['-j', '-6', 'addr', 'show', 'dev', dev, 'scope', 'link'])) as { addr_info: { local?: string; scope?: string; tentative?: boolean }[] }[];
+  const a = link?.addr_info.find((i) => i.scope === 'link' && typeof i.local === 'string');
+  return !!a && !a.tentative;
+}
+
 /** Namespaces this process created and has not deleted yet (for leak assertions). */
 export function liveNetns(): string[] {
   return [...created];

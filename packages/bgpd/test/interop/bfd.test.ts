@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createNetns, vethPair, tmpDir, startInNetns, startBird, eventually, type Netns, type Daemon } from '@tabby/test-support';
+import { createNetns, vethPair, tmpDir, startInNetns, startBird, eventually, linkLocalReady, type Netns, type Daemon } from '@tabby/test-support';
 import { request, type BfdSessionStatus, type PeerStatus } from '@tabby/bgpd';
 
 const BGPD = fileURLToPath(new URL('../../../bin/bgpd.js', import.meta.url));
@@ -63,6 +63,8 @@ protocol bgp tabby_${af} {
   ip${af} { import all; export where proto = "originated_${af}"; };
 }`;
     const config = (bfd: boolean) => `router id ${addr.v4.peer};
+log stderr all;
+debug protocols { states, events };
 protocol device {}
 ${bfd ? `protocol bfd { interface "*" { interval ${MIN_INTERVAL} ms; multiplier ${MULTIPLIER}; }; }` : ''}
 ${AFS.map((af) => proto(af, bfd)).join('\n')}
@@ -90,6 +92,8 @@ const bird16: Setup = {
       mkdirSync(d);
       const bin = af === 'v4' ? { bird: join(sbin, 'bird'), birdc: join(sbin, 'birdc') } : { bird: join(sbin, 'bird6'), birdc: join(sbin, 'birdc6') };
       return startBird(ns, d, `router id ${addr.v4.peer};
+log stderr all;
+debug protocols { states, events };
 protocol device {}
 protocol bfd { interface "*" { interval ${MIN_INTERVAL} ms; multiplier ${MULTIPLIER}; }; }
 protocol static originated { route ${route[af]} blackhole; }
@@ -198,6 +202,14 @@ originate:
 `);
     /** bgpd's log lines stamped at or after `iso` (the daemon's output buffer is bounded, so string offsets into it drift). */
     const logSince = (iso: string) => (bgpd?.output() ?? '').split('\n').filter((l) => /^\d{4}-\d\d-\d\dT/.test(l) && l.slice(0, 24) >= iso).join('\n');
+    /** Runs a test body; a failure carries both daemons' logs. */
+    const withDiag = async (body: () => Promise<void>) => {
+      try {
+        await body();
+      } catch (e) {
+        throw Object.assign(e as Error, { message: `${(e as Error).message}${diag()}` });
+      }
+    };
     const diag = () => `\n--- bgpd (exited: ${bgpd?.exited()}):\n${bgpd?.output()}\n--- ${setup.name}:\n${peer?.output()}`;
 
     before(async () => {
@@ -210,6 +222,11 @@ originate:
         ns.run('ip', ['addr', 'add', `${addr.v4[side]}/24`, 'dev', dev]);
         ns.run('ip', ['-6', 'addr', 'add', `${addr.v6[side]}/64`, 'dev', dev, 'nodad']);
       }
+      // Start the daemons only once the link-local addresses exist: one arriving later made BIRD 1.6
+      // drop its IPv6 session ("Neighbor lost") right after it came up, seen in CI as a flap.
+      for (const [ns, dev] of [[peerNs, `${setup.tag}p`], [ourNs, `${setup.tag}o`]] as const) {
+        await eventually(() => linkLocalReady(ns, dev), 10_000, `link-local address on ${dev} out of DAD`);
+      }
       writeConfig(`{ enabled: true, minInterval: ${MIN_INTERVAL}, multiplier: ${MULTIPLIER} }`);
       peer = setup.start(peerNs, dir, plan);
       bgpd = startInNetns(ourNs, [process.execPath, BGPD, '--config', join(dir, 'bgpd.yaml'), '--socket', sock, '--log-level', 'debug']);
@@ -221,6 +238,7 @@ originate:
     });
 
     after(async () => {
+      if (process.env.TABBY_BFD_DUMP) writeFileSync(`${process.env.TABBY_BFD_DUMP}.${setup.tag}`, diag());
       for (const d of peer?.all ?? []) await d.stop();
       await bgpd?.stop();
       peerNs?.delete();
@@ -228,7 +246,7 @@ originate:
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
-    it('detects a frozen peer in about minInterval × multiplier, drops its routes, and recovers after SIGCONT', async () => {
+    it('detects a frozen peer in about minInterval × multiplier, drops its routes, and recovers after SIGCONT', () => withDiag(async () => {
       const t0 = Date.now();
       for (const d of peer!.freeze) d.signal('SIGSTOP');
       const downAt: Record<Af, number> = { v4: 0, v6: 0 };
@@ -272,9 +290,10 @@ originate:
         throw new Error(`${(e as Error).message}${diag()}`);
       }
       expect(bgpd!.output()).to.include('BFD down');
-    });
+    }));
 
-    it('survives malformed packets to UDP 3784 (IPv4 and IPv6) and the sessions stay Up', async () => {
+    it('survives malformed packets to UDP 3784 (IPv4 and IPv6) and the sessions stay Up', () => withDiag(async () => {
+      await eventually(allUp, 30_000, 'both sessions Up before the malformed packets');
       const before = await statuses();
       const good = '20c00318 11223344 55667788 000493e0 000493e0 00000000';
       const packets = [
@@ -310,7 +329,7 @@ originate:
       for (const reason of ['too-short', 'bad-version', 'bad-length', 'multipoint', 'zero-my-discriminator', 'unknown-discriminator', 'zero-your-discriminator', 'authentication']) {
         expect(drops[reason] ?? 0, `drops counted as ${reason}`).to.be.at.least(40);
       }
-    });
+    }));
 
     if (setup === bird2) {
       it('follows config reloads: new timers are polled in without a BGP flap, removal stops BFD, adding it back brings it Up', async () => {

@@ -4,7 +4,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createNetns, vethPair, tmpDir, startInNetns, eventually, type Netns, type Daemon } from '@tabby/test-support';
+import { createNetns, vethPair, tmpDir, startInNetns, eventually, linkLocalReady, type Netns, type Daemon } from '@tabby/test-support';
 import { request, type PeerStatus } from '@tabby/bgpd';
 
 export const BGPD = fileURLToPath(new URL('../../../../bin/bgpd.js', import.meta.url));
@@ -71,23 +71,6 @@ export async function createLab(tag: string, net: number): Promise<Lab> {
     throw e;
   }
   return lab;
-}
-
-interface AddrInfo {
-  local: string;
-  scope: string;
-  tentative?: boolean;
-}
-
-/** `dev`'s link-local address as `ip -j` lists it (filtered-out addresses appear as `{}`). */
-function linkLocalInfo(ns: Netns, dev: string): AddrInfo | undefined {
-  const [link] = JSON.parse(ns.run('ip', ['-j', '-6', 'addr', 'show', 'dev', dev, 'scope', 'link'])) as { addr_info: Partial<AddrInfo>[] }[];
-  return link?.addr_info.find((a): a is AddrInfo => a.scope === 'link' && typeof a.local === 'string');
-}
-
-function linkLocalReady(ns: Netns, dev: string): boolean {
-  const a = linkLocalInfo(ns, dev);
-  return !!a && !a.tentative;
 }
 
 export interface KernelRoute {
