@@ -51,13 +51,14 @@ function hopsKey(r: Route): string {
 
 /**
  * Is the kernel route `have` already what `want` asks for? Fields `want` leaves open (scope,
- * src) are the kernel's choice and do not count as a difference.
+ * src) are the kernel's choice and do not count as a difference. IPv6 routes have no scope in
+ * the kernel (it accepts `scope link` and forgets it), so scope counts for IPv4 only.
  */
 export function routeMatches(have: Route, want: Route): boolean {
   if (routeKey(have) !== routeKey(want)) return false;
   if ((have.type ?? 'unicast') !== (want.type ?? 'unicast')) return false;
   if (hopsKey(have) !== hopsKey(want)) return false;
-  if (want.scope !== undefined && scopeName(have.scope) !== scopeName(want.scope)) return false;
+  if (want.scope !== undefined && !want.dst.includes(':') && scopeName(have.scope) !== scopeName(want.scope)) return false;
   if (want.src !== undefined && have.src !== want.src) return false;
   return true;
 }

@@ -35,17 +35,22 @@ describe('RouteTable (real netns)', function () {
       { dst: '10.3.0.0/24', nexthops: [{ via: '10.99.0.2', dev: 'tveth0' }, { via: '10.99.0.3', dev: 'tveth0' }] },
       { dst: '10.4.0.0/24', nexthops: [{ via: '192.168.77.1', dev: 'tveth0', onlink: true }] },
       { dst: 'fd00:1::/64', nexthops: [{ via: 'fd99::2', dev: 'tveth0' }] },
+      // Workload routes as felix writes them, for both families (IPv6 keeps no scope).
+      { dst: '10.5.0.1/32', nexthops: [{ dev: 'tveth0' }], scope: 'link' },
+      { dst: 'fd00:5::1/128', nexthops: [{ dev: 'tveth0' }], scope: 'link' },
     ];
     table.setRoutes(routes);
     const r = await table.apply();
     expect(r.failures).to.deep.equal([]);
-    expect(r.replaced).to.equal(5);
+    expect(r.replaced).to.equal(7);
     const k = kernel(ns);
     expect(find(k, '10.1.0.0/24')).to.include({ gateway: '10.99.0.2', dev: 'tveth0', protocol: String(PROTO) });
     expect(find(k, '10.2.0.0/26')).to.include({ type: '6', protocol: String(PROTO) });
     expect(find(k, '10.3.0.0/24')!.nexthops!.map((h) => h.gateway).sort()).to.deep.equal(['10.99.0.2', '10.99.0.3']);
     expect(find(k, '10.4.0.0/24')!.flags).to.include('onlink');
     expect(find(kernel(ns, 6), 'fd00:1::/64')).to.include({ gateway: 'fd99::2', protocol: String(PROTO) });
+    expect(find(k, '10.5.0.1')).to.include({ dev: 'tveth0', scope: '253' }); // 253: link
+    expect(find(kernel(ns, 6), 'fd00:5::1')).to.include({ dev: 'tveth0', protocol: String(PROTO) });
     expect(find(k, '10.50.0.0/16'), 'foreign route untouched').to.include({ gateway: '10.99.0.9' });
   });
 
