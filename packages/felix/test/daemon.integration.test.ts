@@ -1,7 +1,8 @@
 // Integration: the felix daemon (bin/felix.js) in a "node" network namespace, reading a real
 // etcd, with two pod namespaces wired like Calico's CNI wires them but WITHOUT the host-side
 // route and sysctls: felix has to program those. Checks routes/ARP/sysctls, policy with real
-// traffic, NAT outgoing rules, tamper repair by the periodic resync, health and metrics.
+// traffic, NAT outgoing (IPv4 and IPv6, seen from a host beyond the node's uplink), tamper
+// repair by the periodic resync, health and metrics.
 
 import { expect } from 'chai';
 import { createServer, connect, type Server } from 'node:net';
@@ -10,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { GlobalNetworkPolicy, IPPool, Profile, WorkloadEndpoint } from '@tabby/api';
 import { EtcdDatastore } from '@tabby/datastore';
 import {
-  createNetns, eventually, startEtcd, startInNetns, tmpDir, vethPair,
+  createNetns, eventually, linkLocalReady, startEtcd, startInNetns, tmpDir, vethPair,
   type Daemon, type EtcdServer, type Netns,
 } from '@tabby/test-support';
 import { CLIENT, FORWARDER, SERVER } from './node-scripts.js';
@@ -21,6 +22,11 @@ const FELIX_BIN = join(here, '..', '..', 'bin', 'felix.js');
 const NODE = 'node1';
 const A_IP = '10.65.0.1';
 const B_IP = '10.65.0.2';
+const A_IP6 = 'fd65::1';
+/** The host beyond the node's uplink; it has no route to the pools. */
+const OUTSIDE = { v4: '192.168.50.2', v6: 'fd50::2' };
+const NODE_UPLINK = { v4: '192.168.50.1', v6: 'fd50::1' };
+const OUTSIDE_PORT = 7000;
 const HEALTH_PORT = 19099;
 const METRICS_PORT = 19091;
 
@@ -34,6 +40,13 @@ const profile: Profile = {
   spec: { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }] },
 };
 const pool: IPPool = { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'pool1' }, spec: { cidr: '10.65.0.0/16', natOutgoing: true } };
+const pool6: IPPool = { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'pool6' }, spec: { cidr: 'fd65::/48', natOutgoing: true } };
+
+/** A TCP server on both families that prints each client's address. */
+const WHO_IS_IT = `
+require('net').createServer((s) => { console.log('from ' + s.remoteAddress); s.on('error', () => {}); s.end('ok'); })
+  .listen(+process.argv[1], '::', () => console.log('ready'));
+`;
 const denyDb: GlobalNetworkPolicy = {
   apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkPolicy', metadata: { name: 'deny-db' },
   spec: { order: 10, selector: "app == 'db'", types: ['Ingress'], ingress: [{ action: 'Deny' }] },
@@ -43,11 +56,11 @@ const allowDb: GlobalNetworkPolicy = {
   spec: { order: 10, selector: "app == 'db'", types: ['Ingress'], ingress: [{ action: 'Allow', protocol: 'TCP', destination: { ports: [80] } }] },
 };
 
-function wep(pod: string, iface: string, ip: string, mac: string, labels: Record<string, string>): WorkloadEndpoint {
+function wep(pod: string, iface: string, ip: string, mac: string, labels: Record<string, string>, ip6?: string): WorkloadEndpoint {
   return {
     apiVersion: 'projectcalico.org/v3', kind: 'WorkloadEndpoint',
     metadata: { name: `${NODE}-k8s-${pod}-eth0`, namespace: 'test', labels: { ...labels, 'projectcalico.org/namespace': 'test', 'projectcalico.org/orchestrator': 'k8s' } },
-    spec: { node: NODE, orchestrator: 'k8s', pod, endpoint: 'eth0', interfaceName: iface, ipNetworks: [`${ip}/32`], mac, profiles: ['kns.test'] },
+    spec: { node: NODE, orchestrator: 'k8s', pod, endpoint: 'eth0', interfaceName: iface, ipNetworks: [`${ip}/32`, ...(ip6 ? [`${ip6}/128`] : [])], mac, profiles: ['kns.test'] },
   };
 }
 
@@ -60,6 +73,8 @@ describe('felix daemon in a node namespace (etcd, routes, policy, resync, health
   let node: Netns | undefined;
   let podA: Netns | undefined;
   let podB: Netns | undefined;
+  let outside: Netns | undefined;
+  let whoIsIt: Daemon | undefined;
   const daemons: Daemon[] = [];
   let felix: Daemon;
   let macA = '';
@@ -93,19 +108,34 @@ describe('felix daemon in a node namespace (etcd, routes, policy, resync, health
     node = createNetns('fnode');
     podA = createNetns('fpoda');
     podB = createNetns('fpodb');
+    outside = createNetns('fout');
     const fwd = startInNetns(node, [process.execPath, '-e', FORWARDER, '2379', sock]);
     daemons.push(fwd);
     await eventually(() => fwd.output().includes('ready'), 10_000, 'etcd forwarder');
     node.run('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
-    vethPair(node, 'uplink0', node, 'uplink1'); // a default route elsewhere, so proxy ARP answers for 169.254.1.1
-    node.run('ip', ['addr', 'add', '192.168.50.1/24', 'dev', 'uplink0']);
-    node.run('ip', ['route', 'add', 'default', 'via', '192.168.50.2', 'dev', 'uplink0']);
+    node.run('sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1']);
+    // The uplink to a host outside: a default route elsewhere (so proxy ARP answers for
+    // 169.254.1.1), and somewhere NAT outgoing is needed to get an answer from.
+    vethPair(node, 'uplink0', outside, 'uplink1');
+    node.run('ip', ['addr', 'add', `${NODE_UPLINK.v4}/24`, 'dev', 'uplink0']);
+    node.run('ip', ['-6', 'addr', 'add', `${NODE_UPLINK.v6}/64`, 'dev', 'uplink0', 'nodad']);
+    node.run('ip', ['route', 'add', 'default', 'via', OUTSIDE.v4, 'dev', 'uplink0']);
+    node.run('ip', ['-6', 'route', 'add', 'default', 'via', OUTSIDE.v6, 'dev', 'uplink0']);
+    outside.run('ip', ['addr', 'add', `${OUTSIDE.v4}/24`, 'dev', 'uplink1']);
+    outside.run('ip', ['-6', 'addr', 'add', `${OUTSIDE.v6}/64`, 'dev', 'uplink1', 'nodad']);
+    whoIsIt = startInNetns(outside, [process.execPath, '-e', WHO_IS_IT, String(OUTSIDE_PORT)]);
+    daemons.push(whoIsIt);
     for (const [pod, iface, ip] of [[podA, 'cali0a', A_IP], [podB, 'cali0b', B_IP]] as const) {
       vethPair(node, iface, pod, 'eth0');
       pod.run('ip', ['addr', 'add', `${ip}/32`, 'dev', 'eth0']);
       pod.run('ip', ['route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link']);
       pod.run('ip', ['route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0']);
     }
+    // Pod A is dual-stack: its IPv6 default route goes to the host end's link-local address.
+    await eventually(() => linkLocalReady(node!, 'cali0a'), 10_000, 'cali0a link-local address');
+    const hostLL = (JSON.parse(node.run('ip', ['-j', '-6', 'addr', 'show', 'dev', 'cali0a', 'scope', 'link'])) as { addr_info: { local: string }[] }[])[0]!.addr_info[0]!.local;
+    podA.run('ip', ['-6', 'addr', 'add', `${A_IP6}/128`, 'dev', 'eth0', 'nodad']);
+    podA.run('ip', ['-6', 'route', 'add', 'default', 'via', hostLL, 'dev', 'eth0']);
     macA = (JSON.parse(podA.run('ip', ['-json', 'link', 'show', 'eth0'])) as { address: string }[])[0]!.address;
     macB = (JSON.parse(podB.run('ip', ['-json', 'link', 'show', 'eth0'])) as { address: string }[])[0]!.address;
     const server = startInNetns(podB, [process.execPath, '-e', SERVER, '80']);
@@ -114,8 +144,9 @@ describe('felix daemon in a node namespace (etcd, routes, policy, resync, health
 
     await ds.create(profile);
     await ds.create(pool);
+    await ds.create(pool6);
     await ds.create({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name: NODE }, spec: { bgp: { ipv4Address: '192.168.50.1/24' } } });
-    await ds.create(wep('a', 'cali0a', A_IP, macA, { app: 'web' }));
+    await ds.create(wep('a', 'cali0a', A_IP, macA, { app: 'web' }, A_IP6));
     await ds.create(wep('b', 'cali0b', B_IP, macB, { app: 'db' }));
 
     felix = startInNetns(node, [process.execPath, FELIX_BIN], {
@@ -131,7 +162,7 @@ describe('felix daemon in a node namespace (etcd, routes, policy, resync, health
 
   after(async () => {
     for (const d of daemons.reverse()) await d.stop();
-    for (const ns of [podA, podB, node]) ns?.delete();
+    for (const ns of [podA, podB, outside, node]) ns?.delete();
     await new Promise<void>((res) => (bridge ? bridge.close(() => res()) : res()));
     await ds?.close();
     await etcd?.stop();
@@ -163,6 +194,64 @@ describe('felix daemon in a node namespace (etcd, routes, policy, resync, health
     expect(v6).to.match(/-A FORWARD .*-j cali-FORWARD/);
     expect(v6).to.include(':cali-tw-cali0b');
     expect(felix.output()).to.include('IPv6 policy enabled');
+  });
+
+  it('NAT outgoing: pod A reaches a host beyond the uplink as the node, over IPv4 and IPv6; without it there is no answer', async () => {
+    /** Pod A connects to the outside host; returns the client address that host saw, or undefined. */
+    const froms = () => whoIsIt!.output().split('\n').filter((l) => l.startsWith('from '));
+    const seenFrom = async (dst: string): Promise<string | undefined> => {
+      const before = froms().length;
+      const r = podA!.tryRun(process.execPath, ['-e', CLIENT, dst, String(OUTSIDE_PORT)]);
+      last = `client exit ${r.code}; the outside host's server printed:\n${whoIsIt!.output().slice(-400)}`;
+      if (r.code !== 0) return undefined;
+      // The server's line reaches us through its stdout pipe, a moment after the connection.
+      await eventually(() => froms().length > before, 5000, 'the outside server to print the connection');
+      return froms().slice(before).pop()?.slice(5).replace(/^::ffff:/, '');
+    };
+    let last = '';
+    const seen = async (dst: string, want: string) => {
+      try {
+        await until(async () => (await seenFrom(dst)) === want, `the outside host sees ${want}`);
+      } catch (e) {
+        throw new Error(`${(e as Error).message}\n${last}\n${node!.run('sh', ['-c', 'iptables-save -t nat; ip6tables-save -t nat; ip route; ip -6 route; ipset list -t'])}`);
+      }
+    };
+    const nat6 = () => node!.run('sh', ['-c', 'ip6tables-nft-save -t nat; ip6tables-legacy-save -t nat']);
+    await until(() => /-A cali-nat-outgoing .*--match-set cali60masq-ipam-pools src .*! --match-set cali60all-ipam-pools dst .*-j MASQUERADE/.test(nat6()), 'ip6tables nat rule');
+    expect(nat6()).to.match(/-A POSTROUTING .*-j cali-POSTROUTING/);
+    expect(node!.run('ipset', ['list', 'cali60masq-ipam-pools'])).to.include('fd65::/48');
+    expect(node!.run('ip', ['-6', 'route', 'show', 'proto', '80'])).to.include(`${A_IP6} dev cali0a`);
+    await seen(OUTSIDE.v4, NODE_UPLINK.v4);
+    await seen(OUTSIDE.v6, NODE_UPLINK.v6);
+
+    // natOutgoing off: the pod's own source goes out, and the outside host has no route back.
+    for (const p of [pool, pool6]) {
+      const cur = await ds!.get('IPPool', p.metadata.name);
+      await ds!.update({ ...cur, spec: { ...cur.spec, natOutgoing: false } } as IPPool);
+    }
+    await until(() => !node!.run('ipset', ['list', 'cali60masq-ipam-pools']).includes('fd65::/48') && !node!.run('ipset', ['list', 'cali40masq-ipam-pools']).includes('10.65.0.0/16'), 'masquerade sets emptied');
+    expect(await seenFrom(OUTSIDE.v4), 'IPv4 without NAT').to.equal(undefined);
+    expect(await seenFrom(OUTSIDE.v6), 'IPv6 without NAT').to.equal(undefined);
+    expect(ping() && tcp(80), 'pod to pod is not NAT outgoing business').to.equal(true);
+
+    for (const p of [pool, pool6]) {
+      const cur = await ds!.get('IPPool', p.metadata.name);
+      await ds!.update({ ...cur, spec: { ...cur.spec, natOutgoing: true } } as IPPool);
+    }
+    await seen(OUTSIDE.v4, NODE_UPLINK.v4);
+    await seen(OUTSIDE.v6, NODE_UPLINK.v6);
+  });
+
+  it('periodic resyncs of a dataplane that is right rewrite nothing (IPv4 and IPv6 workload routes)', async () => {
+    await until(() => routes().includes(`${A_IP} dev cali0a`), 'routes in place');
+    await new Promise((r) => setTimeout(r, 1500)); // let anything in flight settle
+    const resyncs = () => Number(/^felix_resyncs_started\{kind="routes"\} (\d+)$/m.exec(httpGet(METRICS_PORT, '/metrics'))?.[1] ?? 0);
+    const mark = felix.output().length;
+    const before = resyncs();
+    await new Promise((r) => setTimeout(r, 3500)); // about three route and iptables resyncs (1 s intervals)
+    expect(resyncs() - before, 'route resyncs ran').to.be.at.least(2);
+    const log = felix.output().slice(mark);
+    expect(log.split('\n').filter((l) => / updated /.test(l)), 'nothing rewritten').to.deep.equal([]);
   });
 
   it('a deny policy blocks, an allow policy admits', async () => {

@@ -143,6 +143,20 @@ describe('felix NAT outgoing calculation', () => {
     expect(text).to.match(/-A cali-nat-outgoing .*-m set --match-set cali40masq-ipam-pools src -m set ! --match-set cali40all-ipam-pools dst .*-j MASQUERADE/);
   });
 
+  it('IPv6 pools get the same chains with cali60 sets, in canonical text; disabled pools are not masqueraded', () => {
+    const nat = calculateNat([
+      pool('a', '10.244.0.0/16', { natOutgoing: true }), pool('c', 'fd00:0:0::/48', { natOutgoing: true }),
+      pool('d', 'FD01::/64'), pool('e', 'fd02::/64', { natOutgoing: true, disabled: true }),
+    ], { ipVersion: 6 });
+    expect(nat.ipsets).to.deep.equal([
+      { name: 'cali60masq-ipam-pools', type: 'hash:net', members: new Set(['fd00::/48']) },
+      { name: 'cali60all-ipam-pools', type: 'hash:net', members: new Set(['fd00::/48', 'fd01::/64', 'fd02::/64']) },
+    ]);
+    const text = nat.chains.flatMap((c) => renderChainRules(c)).join('\n');
+    expect(text).to.match(/-A cali-nat-outgoing .*-m set --match-set cali60masq-ipam-pools src -m set ! --match-set cali60all-ipam-pools dst .*-j MASQUERADE/);
+    expect(calculateNat([pool('a', '10.244.0.0/16', { natOutgoing: true })], { ipVersion: 6 }).chains.find((c) => c.name === 'cali-nat-outgoing')!.rules).to.deep.equal([]);
+  });
+
   it('keeps an empty cali-nat-outgoing when no pool asks for NAT', () => {
     const nat = calculateNat([pool('b', '10.99.0.0/16')]);
     expect(nat.chains.find((c) => c.name === 'cali-nat-outgoing')!.rules).to.deep.equal([]);

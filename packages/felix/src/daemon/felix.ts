@@ -43,6 +43,8 @@ export class FelixDaemon {
   /** The IPv6 policy dataplane (ip6tables, cali60 sets); undefined when IPv6 support is off or unavailable. */
   #policy6: PolicyDataplane | undefined;
   #nat!: IptablesTable;
+  /** ip6tables' nat table (NAT outgoing for IPv6 pools), beside #policy6. */
+  #nat6: IptablesTable | undefined;
   #routes!: RouteDataplane;
   #rpFilter = 1;
   #synced = new Set<Watched>();
@@ -103,6 +105,7 @@ export class FelixDaemon {
       this.#log.info('IPv6 support is off (ipv6Support=false): IPv4 policy only');
     }
     this.#nat = new IptablesTable({ backend: this.#policy.iptables.backend, table: 'nat', hooks: NAT_HOOKS, logger: this.#log, ...where });
+    if (this.#policy6) this.#nat6 = new IptablesTable({ backend: this.#policy.iptables.backend, table: 'nat', ipVersion: 6, hooks: NAT_HOOKS, logger: this.#log, ...where });
     this.#routes = new RouteDataplane({ ...where, logger: this.#log, interfacePrefixes: this.settings.interfacePrefixes, protocol: this.settings.deviceRouteProtocol });
     this.#startServers();
     for (const kind of WATCHED) {
@@ -225,26 +228,44 @@ export class FelixDaemon {
     const routeResync = this.#routeResync;
     this.#iptablesResync = this.#routeResync = false;
     if (this.#natDirty) {
-      const nat = calculateNat(this.#values<IPPool>('IPPool'));
+      const pools = this.#values<IPPool>('IPPool');
+      const nat = calculateNat(pools);
       for (const s of nat.ipsets) this.#policy.ipsets.updateSet(s);
       this.#nat.setChains(nat.chains);
-      this.#natDirty = false;
       this.metrics.rules.set({ table: 'nat' }, nat.chains.reduce((n, c) => n + c.rules.length, 0));
       this.metrics.chains.set({ table: 'nat' }, nat.chains.length);
+      if (this.#policy6 && this.#nat6) {
+        const nat6 = calculateNat(pools, { ipVersion: 6 });
+        for (const s of nat6.ipsets) this.#policy6.ipsets.updateSet(s);
+        this.#nat6.setChains(nat6.chains);
+        this.metrics.rules.set({ table: 'nat6' }, nat6.chains.reduce((n, c) => n + c.rules.length, 0));
+        this.metrics.chains.set({ table: 'nat6' }, nat6.chains.length);
+      }
+      this.#natDirty = false;
     }
     let v4Ok = false;
     try {
-      if (iptablesResync) { this.metrics.resyncs.inc({ kind: 'iptables' }); this.#nat.queueResync(); }
+      if (iptablesResync) { this.metrics.resyncs.inc({ kind: 'iptables' }); this.#nat.queueResync(); this.#nat6?.queueResync(); }
       const r = await this.#timed('policy', () => (iptablesResync ? this.#policy.resync() : this.#policy.apply()));
       if (r.iptables.written.length || r.iptables.deleted.length || r.iptables.hooksFixed.length) this.#log.info('filter table updated', r.iptables);
       v4Ok = true;
     } catch (e) { fail('iptables', e); this.#iptablesResync = true; }
     if (this.#policy6) {
       const p6 = this.#policy6;
+      let v6Ok = false;
       try {
         const r = await this.#timed('policy6', () => (iptablesResync ? p6.resync() : p6.apply()));
         if (r.iptables.written.length || r.iptables.deleted.length || r.iptables.hooksFixed.length) this.#log.info('ip6tables filter table updated', r.iptables);
+        v6Ok = true;
       } catch (e) { fail('ip6tables', e); this.#iptablesResync = true; }
+      const nat6 = this.#nat6;
+      if (v6Ok && nat6) {
+        // As for IPv4: the rules use the cali60 pool sets that apply just wrote.
+        try {
+          const n = await this.#timed('nat6', () => nat6.apply());
+          if (n.written.length || n.hooksFixed.length) this.#log.info('ip6tables nat table updated', n);
+        } catch (e) { fail('ip6tables', e); this.#iptablesResync = true; }
+      }
     }
     if (v4Ok) {
       // NAT rules use the cali40 pool sets the IPv4 policy apply just wrote.

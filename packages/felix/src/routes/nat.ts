@@ -1,9 +1,10 @@
 // NAT outgoing, as Calico lays it out in the nat table: POSTROUTING -> cali-POSTROUTING ->
 // cali-nat-outgoing, which masquerades traffic from a natOutgoing pool to anywhere outside all
 // pools. Pool membership is two IP sets (so pool changes never rewrite the rule):
-// cali40masq-ipam-pools (pools with natOutgoing) and cali40all-ipam-pools (every pool).
+// cali40masq-ipam-pools (pools with natOutgoing) and cali40all-ipam-pools (every pool). IPv6
+// pools get the same chains in ip6tables' nat table, with cali60masq-/cali60all-ipam-pools.
 
-import type { IPPool } from '@tabby/api';
+import { canonicalCidr, parseCidrOrIp, type IPPool } from '@tabby/api';
 import type { Chain, IpSetSpec } from '../policy/model.js';
 
 export const NAT_HOOKS: ReadonlyArray<{ kernel: string; chain: string }> = Object.freeze([
@@ -12,28 +13,34 @@ export const NAT_HOOKS: ReadonlyArray<{ kernel: string; chain: string }> = Objec
 export const NAT_OUTGOING_CHAIN = 'cali-nat-outgoing';
 export const MASQ_POOLS_SET = 'cali40masq-ipam-pools';
 export const ALL_POOLS_SET = 'cali40all-ipam-pools';
+export const MASQ_POOLS_SET_V6 = 'cali60masq-ipam-pools';
+export const ALL_POOLS_SET_V6 = 'cali60all-ipam-pools';
 
 export interface NatTargets {
   chains: Chain[];
   ipsets: IpSetSpec[];
 }
 
+/** The pool CIDR as the kernel lists set members (masked; RFC 5952 text for IPv6). */
 function canonical(cidr: string): string {
-  return cidr.includes('/') ? cidr : `${cidr}/${cidr.includes(':') ? 128 : 32}`;
+  const c = parseCidrOrIp(cidr);
+  return c ? canonicalCidr(c) : cidr;
 }
 
-/** IPv4 only: IPv6 pools would need ip6tables and `cali60` sets. */
-export function calculateNat(pools: Iterable<IPPool>, opts: { randomFully?: boolean } = {}): NatTargets {
-  const v4 = [...pools].filter((p) => !p.spec.cidr.includes(':'));
-  const all = new Set(v4.map((p) => canonical(p.spec.cidr)));
-  const masq = new Set(v4.filter((p) => p.spec.natOutgoing && !p.spec.disabled).map((p) => canonical(p.spec.cidr)));
+/** The nat table for one IP family (default 4): only that family's pools count. */
+export function calculateNat(pools: Iterable<IPPool>, opts: { randomFully?: boolean; ipVersion?: 4 | 6 } = {}): NatTargets {
+  const v6 = opts.ipVersion === 6;
+  const mine = [...pools].filter((p) => p.spec.cidr.includes(':') === v6);
+  const all = new Set(mine.map((p) => canonical(p.spec.cidr)));
+  const masq = new Set(mine.filter((p) => p.spec.natOutgoing && !p.spec.disabled).map((p) => canonical(p.spec.cidr)));
+  const [masqSet, allSet] = v6 ? [MASQ_POOLS_SET_V6, ALL_POOLS_SET_V6] : [MASQ_POOLS_SET, ALL_POOLS_SET];
   const natOutgoing: Chain = {
     name: NAT_OUTGOING_CHAIN,
     rules: masq.size
       ? [{
           match: [
-            { kind: 'ipset', set: MASQ_POOLS_SET, flags: 'src' },
-            { kind: 'ipset', set: ALL_POOLS_SET, flags: 'dst', negate: true },
+            { kind: 'ipset', set: masqSet, flags: 'src' },
+            { kind: 'ipset', set: allSet, flags: 'dst', negate: true },
           ],
           action: { kind: 'masquerade', ...(opts.randomFully && { randomFully: true }) },
         }]
@@ -46,8 +53,8 @@ export function calculateNat(pools: Iterable<IPPool>, opts: { randomFully?: bool
   return {
     chains: [postrouting, natOutgoing],
     ipsets: [
-      { name: MASQ_POOLS_SET, type: 'hash:net', members: masq },
-      { name: ALL_POOLS_SET, type: 'hash:net', members: all },
+      { name: masqSet, type: 'hash:net', members: masq },
+      { name: allSet, type: 'hash:net', members: all },
     ],
   };
 }
