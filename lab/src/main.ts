@@ -242,6 +242,8 @@ function cniConf(i: number, mode: Mode, dualStack = false): object {
     mtu: mode === 'vxlan' ? 1450 : 1500,
     ipam: dualStack ? { type: 'tabby-ipam', assign_ipv4: 'true', assign_ipv6: 'true' } : { type: 'tabby-ipam' },
     log_file_path: join(nodeDir(i), 'cni.log'),
+    // Each lab node is a host of its own: its own IPAM lock.
+    ipam_lock_file: join(nodeDir(i), 'ipam.lock'),
   };
 }
 

@@ -77,7 +77,7 @@ describe('deploy: standalone CNI executable (scripts/build-cni-sea.sh)', functio
     etcd = await startEtcd();
     ds = new EtcdDatastore({ endpoints: [etcd.endpoint] });
     await ds.create({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'sea-pool' }, spec: { cidr: '10.66.0.0/24', blockSize: 28 } });
-    const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'tabby', etcd_endpoints: etcd.endpoint, nodename: 'sea-node', ipam: { type: 'tabby-ipam' } });
+    const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'tabby', etcd_endpoints: etcd.endpoint, nodename: 'sea-node', ipam_lock_file: join(dir, 'ipam.lock'), ipam: { type: 'tabby-ipam' } });
     const env = { CNI_CONTAINERID: 'sea1', CNI_NETNS: '/proc/self/ns/net', CNI_IFNAME: 'eth0', CNI_PATH: join(dir, 'bin') };
     // As `tabby`, an ADD without the pod's name is refused by the main plugin (code 4).
     const main = await run(join(dir, 'bin', 'tabby'), { ...env, CNI_COMMAND: 'ADD' }, conf);
@@ -100,7 +100,7 @@ describe('deploy: standalone CNI executable (scripts/build-cni-sea.sh)', functio
     kube = await startKubeApiTestServer();
     kube.create('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'sea-node' } });
     kube.create('/apis/crd.projectcalico.org/v1/ippools', { apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: { name: 'sea-pool' }, spec: { cidr: '10.67.0.0/24', blockSize: 28 } });
-    const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'tabby', datastore_type: 'kubernetes', kubernetes: { kubeconfig: kube.kubeconfig }, nodename: 'sea-node', ipam: { type: 'tabby-ipam' } });
+    const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'tabby', datastore_type: 'kubernetes', kubernetes: { kubeconfig: kube.kubeconfig }, nodename: 'sea-node', ipam_lock_file: join(dir, 'ipam.lock'), ipam: { type: 'tabby-ipam' } });
     const env = { CNI_CONTAINERID: 'sea2', CNI_NETNS: '/proc/self/ns/net', CNI_IFNAME: 'eth0', CNI_PATH: join(dir, 'bin') };
     const add = await run(join(dir, 'bin', 'tabby-ipam'), { ...env, CNI_COMMAND: 'ADD' }, conf);
     expect(add.status, `${JSON.stringify(add.out)} ${add.stderr}`).to.equal(0);
@@ -130,7 +130,7 @@ describe('deploy: standalone CNI executable (scripts/build-cni-sea.sh)', functio
     const created = ctl('create', '-f', join(dir, 'pool.yaml'));
     expect(created.status, created.stderr).to.equal(0);
 
-    const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'tabby', etcd_endpoints: 'http://127.0.0.1:2379', nodename: 'sea-node', mtu: 1480, ipam: { type: 'tabby-ipam' } });
+    const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'tabby', etcd_endpoints: 'http://127.0.0.1:2379', nodename: 'sea-node', mtu: 1480, ipam_lock_file: join(dir, 'ipam.lock'), ipam: { type: 'tabby-ipam' } });
     const env = { CNI_CONTAINERID: 'sea3', CNI_NETNS: `/var/run/netns/${pod.name}`, CNI_IFNAME: 'eth0', CNI_PATH: join(dir, 'bin'), CNI_ARGS: 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=sea-pod' };
     const inHost = (command: string) => run('ip', { ...env, CNI_COMMAND: command }, conf, ['netns', 'exec', host.name, join(dir, 'bin', 'tabby')]);
     const add = await inHost('ADD');

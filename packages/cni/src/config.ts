@@ -7,6 +7,8 @@ import { requireSupportedVersion, type CniVersion } from './version.js';
 
 export const DEFAULT_MTU = 1500;
 export const DEFAULT_NODENAME_FILE = '/var/lib/calico/nodename';
+/** Calico's IPAM lock file: plugin runs on a node take turns at IPAM through it. */
+export const DEFAULT_IPAM_LOCK_FILE = '/var/run/calico/ipam.lock';
 export const DEFAULT_ETCD_ENDPOINT = 'http://127.0.0.1:2379';
 export const TABBY_IPAM = 'tabby-ipam';
 
@@ -57,6 +59,8 @@ export interface NetConf {
   ipam: IpamConf;
   logLevel: string;
   logFilePath?: string;
+  /** The host-wide IPAM lock file (`ipam_lock_file`); empty turns the lock off. */
+  ipamLockFile: string;
   dns?: Dns;
   /** The previous plugin's result (conflists), still in its own version's format. */
   prevResult?: unknown;
@@ -213,6 +217,7 @@ export function parseNetConf(text: string): NetConf {
     nodenameFileOptional: optBool(o, 'nodename_file_optional', 'nodename_file_optional', false),
     mtu: parseMtu(o['mtu']),
     ipam: parseIpam(o['ipam']),
+    ipamLockFile: optString(o, 'ipam_lock_file') ?? DEFAULT_IPAM_LOCK_FILE,
     logLevel,
     raw: o,
   };

@@ -12,3 +12,4 @@ export * from './skel.js';
 export { tabbyPlugin, cmdAdd, cmdDel, cmdCheck } from './plugin.js';
 export { tabbyIpamPlugin, ipamAdd, ipamDel, ipamCheck, assignRequest } from './ipam-plugin.js';
 export { createIpam } from './ipam-factory.js';
+export { acquireIpamLock, withIpamLock, type IpamLock } from './ipam-lock.js';

@@ -7,6 +7,7 @@ import { ConnectionError } from '@tabby/datastore';
 import { IpamExhaustedError, type AllocationAttrs, type AutoAssignRequest, type Ipam } from '@tabby/ipam';
 import { CniCode, CniError } from './errors.js';
 import { createIpam } from './ipam-factory.js';
+import { withIpamLock } from './ipam-lock.js';
 import { parseResult, ipVersionOf, type Result } from './result.js';
 import { nodenameOf, openDatastore } from './runtime.js';
 import type { CallContext, PluginHandlers } from './skel.js';
@@ -19,13 +20,19 @@ function ipamError(what: string, e: unknown): CniError {
   return new CniError(CniCode.ipamFailure, `${what}: ${msg}`);
 }
 
+/** How long a plugin run waits for another one's IPAM lock before it asks to be retried. */
+const IPAM_LOCK_WAIT_MS = 60_000;
+
+/** Runs `fn` against the IPAM of the configured datastore, holding the node's IPAM lock. */
 async function withIpam<T>(ctx: CallContext, fn: (ipam: Ipam) => Promise<T>): Promise<T> {
-  const ds = openDatastore(ctx.conf);
-  try {
-    return await fn(createIpam(ds));
-  } finally {
-    await ds.close();
-  }
+  return withIpamLock(ctx.conf.ipamLockFile, IPAM_LOCK_WAIT_MS, ctx.log, async () => {
+    const ds = openDatastore(ctx.conf);
+    try {
+      return await fn(createIpam(ds));
+    } finally {
+      await ds.close();
+    }
+  });
 }
 
 function hostPrefix(address: string): string {

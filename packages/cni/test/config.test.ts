@@ -1,6 +1,6 @@
 // Network config parsing (Calico's keys) and node name resolution.
 import { expect } from 'chai';
-import { CniCode, DEFAULT_NODENAME_FILE, parseNetConf, resolveNodename } from '@tabby/cni';
+import { CniCode, DEFAULT_IPAM_LOCK_FILE, DEFAULT_NODENAME_FILE, parseNetConf, resolveNodename } from '@tabby/cni';
 import { cniError } from './helpers.js';
 
 const minimal = { cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'tabby', ipam: { type: 'tabby-ipam' } };
@@ -11,8 +11,9 @@ describe('network config', () => {
     const c = parseNetConf(JSON.stringify(minimal));
     expect(c).to.deep.include({
       cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'tabby', datastoreType: 'etcdv3', mtu: 1500, logLevel: 'info',
-      nodenameFile: DEFAULT_NODENAME_FILE, nodenameFileOptional: false,
+      nodenameFile: DEFAULT_NODENAME_FILE, nodenameFileOptional: false, ipamLockFile: '/var/run/calico/ipam.lock',
     });
+    expect(DEFAULT_IPAM_LOCK_FILE).to.equal('/var/run/calico/ipam.lock');
     expect(c.etcd).to.deep.equal({ endpoints: ['http://127.0.0.1:2379'] });
     expect(c.ipam).to.deep.equal({ type: 'tabby-ipam', assignIpv4: true, assignIpv6: false });
     expect(c.nodename).to.equal(undefined);
@@ -30,6 +31,12 @@ describe('network config', () => {
     expect(c).to.deep.include({ nodename: 'node-1', mtu: 1440, logLevel: 'Debug', logFilePath: '/var/log/tabby/cni.log' });
     expect(c.ipam).to.deep.equal({ type: 'tabby-ipam', ipv4Pools: ['10.1.0.0/16', 'pool2'], ipv6Pools: ['fd00::/48'], assignIpv4: true, assignIpv6: true });
     expect(c.dns).to.deep.equal({ nameservers: ['10.96.0.10'], search: ['svc.cluster.local'] });
+  });
+
+  it('ipam_lock_file: a path of its own, or empty to turn the lock off; anything else is refused', () => {
+    expect(parseNetConf(conf({ ipam_lock_file: '/run/tabby/ipam.lock' })).ipamLockFile).to.equal('/run/tabby/ipam.lock');
+    expect(parseNetConf(conf({ ipam_lock_file: '' })).ipamLockFile).to.equal('');
+    expect(cniError(() => parseNetConf(conf({ ipam_lock_file: 5 }))).message).to.equal('network config: ipam_lock_file 5: must be a string');
   });
 
   it('keeps prevResult for CHECK and chained calls', () => {

@@ -144,7 +144,7 @@ export class TestNode {
     return {
       cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'tabby', datastore_type: 'etcdv3',
       etcd_endpoints: `http://127.0.0.1:${ETCD_PORT_IN_HOST}`, nodename: this.nodename, mtu: 1450,
-      log_level: 'debug', log_file_path: this.logFile, ipam: { type: 'tabby-ipam' }, ...extra,
+      log_level: 'debug', log_file_path: this.logFile, ipam_lock_file: join(this.dir, 'ipam.lock'), ipam: { type: 'tabby-ipam' }, ...extra,
     };
   }
 

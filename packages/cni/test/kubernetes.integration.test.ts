@@ -83,7 +83,7 @@ describe('tabby CNI plugin with the Kubernetes datastore (API test server, real 
 
   const config = (extra: Record<string, unknown> = {}) => ({
     cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'tabby', log_level: 'debug', log_file_path: node.logFile,
-    datastore_type: 'kubernetes', nodename: 'node-1', mtu: 1450, ipam: { type: 'tabby-ipam' }, policy: { type: 'k8s' },
+    ipam_lock_file: join(node.dir, 'ipam.lock'), datastore_type: 'kubernetes', nodename: 'node-1', mtu: 1450, ipam: { type: 'tabby-ipam' }, policy: { type: 'k8s' },
     kubernetes: { kubeconfig }, ...extra,
   });
   const call = (command: 'ADD' | 'DEL' | 'CHECK', pod: Netns, name: string, id: string, extra: Record<string, unknown> = {}) =>
