@@ -3,6 +3,7 @@
 // on each node would), then all DELed: distinct addresses, every pod's address from a block
 // affine to its own node, and afterwards nothing left in the kernel or the datastore.
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import { formatIP, parseCidr, workloadInterfaceName, type BlockAffinity, type IPAMBlock } from '@tabby/api';
 import { startEtcd, type EtcdServer, type Netns } from '@tabby/test-support';
 import { TestNode, type PluginRun } from './harness.js';
@@ -112,8 +113,7 @@ describe(`${PODS} parallel ADDs over ${NODES} nodes, then DEL of all`, function 
     for (const node of nodes) {
       const mine = pods.filter((p) => p.node === node).length;
       const nodeBlocks = blocks.filter((b) => b.spec.affinity === `host:${node.nodename}`);
-      // Exactly as many as its pods need: the node's IPAM lock keeps two concurrent ADDs from
-      // each claiming a new block when one would do.
+      // Exactly as many as its pods need: concurrent ADDs on a node never claim a block more.
       expect(nodeBlocks.length, `${node.nodename} blocks`).to.equal(Math.ceil(mine / perBlock));
     }
 
@@ -154,5 +154,37 @@ describe(`${PODS} parallel ADDs over ${NODES} nodes, then DEL of all`, function 
       expect(routes.map((r) => r.dst), node.nodename).to.deep.equal(['default']);
     }
     for (const p of pods) expect(p.ns.tryRun('ip', ['link', 'show', 'dev', 'eth0']).code, p.name).to.not.equal(0);
+  });
+});
+
+// A kubelet starting many pods at once on a fresh node: every IPAM run finds no block of its
+// own yet. Under the node's IPAM lock they run one after another: the first claims a block, the
+// others take addresses from it. (Without the lock the outcome was the same in our runs: every
+// run on a node tries blocks in the same host-seeded order, so the compare-and-swap losers find
+// the winner's block. They get there by retrying writes against etcd instead of waiting.)
+describe('12 tabby-ipam ADDs at the same moment on one new node', function () {
+  this.timeout(120_000);
+  const N = 12; // fewer than the 16 addresses of one block
+  let node: TestNode;
+
+  before(async () => {
+    node = new TestNode({ nodename: 'node-9' });
+    await node.start();
+    await node.ds.create({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'pool-burst' }, spec: { cidr: '10.67.0.0/24', blockSize: BLOCK_SIZE } });
+  });
+  after(async () => { await node?.stop(); });
+
+  it('all get distinct addresses from exactly one block, claimed once', async () => {
+    const netns = node.netnsPath(node.createPod('burst')); // required by ADD; the IPAM plugin does not enter it
+    const runs = await Promise.all(Array.from({ length: N }, (_, i) =>
+      node.run('tabby-ipam', { command: 'ADD', containerID: `burst${i}`, netns, config: node.config() })));
+    const addrs = runs.map((r, i) => ((ok(r, `ADD burst${i}`)['ips'] as { address: string }[])[0]!.address));
+    expect(new Set(addrs).size).to.equal(N);
+    const blocks = ((await node.ds.list('IPAMBlock')).items as IPAMBlock[]).filter((b) => b.spec.affinity === 'host:node-9');
+    const affinities = ((await node.ds.list('BlockAffinity')).items as BlockAffinity[]).filter((a) => a.spec.node === 'node-9');
+    expect(blocks.map((b) => b.spec.cidr), 'blocks of node-9').to.have.length(1);
+    expect(affinities, 'affinities of node-9').to.have.length(1);
+    const taken = readFileSync(node.logFile, 'utf8').split('\n').filter((l) => l.includes('IPAM lock taken'));
+    expect(taken, 'every run took the lock').to.have.length(N);
   });
 });
