@@ -31,9 +31,10 @@ RUN npm prune --omit=dev --no-audit --no-fund
 # ---- runtime -----------------------------------------------------------------------------------
 FROM node:20-bookworm-slim
 # iproute2: routes, links, addresses; iptables (legacy and nft) and ipset: felix's dataplane;
-# kmod: modprobe for ipip and ip_set modules.
+# kmod: modprobe for ipip and ip_set modules; containernetworking-plugins: the portmap plugin
+# (hostPort) that the conflist chains after tabby, installed on the hosts by install-cni.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends iproute2 iptables ipset kmod \
+ && apt-get install -y --no-install-recommends iproute2 iptables ipset kmod containernetworking-plugins \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/tabby
 COPY --from=build /src/package.json ./
@@ -44,6 +45,7 @@ COPY deploy/install-cni.sh /usr/local/bin/tabby-install-cni
 RUN ln -s /opt/tabby/packages/node/bin/tabby-node.js /usr/local/bin/tabby-node \
  && ln -s /opt/tabby/packages/ctl/bin/ctl.js /usr/local/bin/ctl \
  && ln -s /opt/tabby/packages/bgpd/bin/bgpd.js /usr/local/bin/bgpd \
+ && install -m 0755 /usr/lib/cni/portmap /opt/tabby/cni-bin/portmap \
  && chmod 0755 /usr/local/bin/tabby-install-cni
 ENV TABBY_STATE_DIR=/var/run/tabby
 ENTRYPOINT ["/usr/local/bin/tabby-node"]

@@ -3,7 +3,8 @@
 # the CNI plugin on the host and writes its network config, as Calico's install-cni does.
 #
 #  - copies the standalone plugin executable (no Node.js needed on the host) to
-#    $HOST/opt/cni/bin/tabby, with tabby-ipam a hard link to it (one binary, two roles);
+#    $HOST/opt/cni/bin/tabby, with tabby-ipam a hard link to it (one binary, two roles), and the
+#    other plugins the image carries beside it (portmap, for hostPort);
 #  - writes $HOST/etc/cni/net.d/$CNI_CONF_NAME from the template in CNI_NETWORK_CONFIG,
 #    replacing __KUBERNETES_NODE_NAME__, __CNI_MTU__, __KUBECONFIG_FILEPATH__,
 #    __ETCD_ENDPOINTS__, __ETCD_CA_CERT_FILE__, __ETCD_CERT_FILE__, __ETCD_KEY_FILE__;
@@ -38,6 +39,16 @@ mv -f "$HOST$BIN_DIR/.tabby.new" "$HOST$BIN_DIR/tabby"
 ln -f "$HOST$BIN_DIR/tabby" "$HOST$BIN_DIR/.tabby-ipam.new" 2>/dev/null || cp "$HOST$BIN_DIR/tabby" "$HOST$BIN_DIR/.tabby-ipam.new"
 mv -f "$HOST$BIN_DIR/.tabby-ipam.new" "$HOST$BIN_DIR/tabby-ipam"
 echo "install-cni: installed $BIN_DIR/tabby and $BIN_DIR/tabby-ipam"
+# The other plugins the conflist chains (portmap), from the image, replaced the same way.
+for f in "$SRC"/*; do
+  name=${f##*/}
+  case "$name" in tabby|tabby-ipam) continue;; esac
+  [ -f "$f" ] && [ -x "$f" ] || continue
+  cp "$f" "$HOST$BIN_DIR/.$name.new"
+  chmod 0755 "$HOST$BIN_DIR/.$name.new"
+  mv -f "$HOST$BIN_DIR/.$name.new" "$HOST$BIN_DIR/$name"
+  echo "install-cni: installed $BIN_DIR/$name"
+done
 
 write() { # write DEST MODE: stdin to $HOST/DEST atomically
   cat > "$HOST$1.tmp"

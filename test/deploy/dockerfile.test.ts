@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, parseDockerfile, copyParts, dockerIgnored, exists, type Instruction } from './lib.js';
+import { ROOT, parseDockerfile, copyParts, dockerIgnored, exists, loadManifest, named, type Instruction } from './lib.js';
 
 const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const ins = parseDockerfile(text);
@@ -73,6 +73,21 @@ describe('deploy: Dockerfile', () => {
   it('installs the dataplane tools felix and the agent run', () => {
     const apt = runtime.filter((i: Instruction) => i.op === 'RUN' && /apt-get install/.test(i.args)).map((i) => i.args).join(' ');
     for (const pkg of ['iproute2', 'iptables', 'ipset']) expect(apt, pkg).to.match(new RegExp(`\\b${pkg}\\b`));
+  });
+
+  it('carries every plugin the manifests\' conflists chain after tabby, where install-cni takes it from', () => {
+    const apt = runtime.filter((i: Instruction) => i.op === 'RUN' && /apt-get install/.test(i.args)).map((i) => i.args).join(' ');
+    const runs = runtime.filter((i: Instruction) => i.op === 'RUN').map((i) => i.args).join(' ');
+    for (const file of ['tabby.yaml', 'tabby-etcd.yaml']) {
+      const cm = named(loadManifest(file), 'ConfigMap', 'tabby-config')!;
+      const list = JSON.parse(String(cm['data']['cni_network_config']).replace(/__CNI_MTU__/g, '0')) as { plugins: { type: string }[] };
+      for (const { type } of list.plugins.slice(1)) {
+        // Debian's containernetworking-plugins puts them in /usr/lib/cni; the image copies each one
+        // next to the tabby executable, the directory install-cni copies from.
+        expect(apt, `${file}: ${type} comes from containernetworking-plugins`).to.match(/\bcontainernetworking-plugins\b/);
+        expect(runs, `${file}: ${type} put into /opt/tabby/cni-bin`).to.include(`/usr/lib/cni/${type} /opt/tabby/cni-bin/${type}`);
+      }
+    }
   });
 
   it('has an entrypoint that resolves to the node agent\'s built program', () => {

@@ -3,7 +3,7 @@
 // conflist it renders is accepted by the plugin's own config parser.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import YAML from 'yaml';
 import { tmpDir } from '@tabby/test-support';
@@ -31,6 +31,10 @@ function install(m: Manifest, extra: NodeJS.ProcessEnv = {}, patchEnv?: (env: Re
   mkdirSync(src);
   writeFileSync(join(src, 'tabby'), '#!/bin/sh\necho stand-in\n');
   chmodSync(join(src, 'tabby'), 0o755);
+  linkSync(join(src, 'tabby'), join(src, 'tabby-ipam')); // as scripts/build-cni-sea.sh leaves it
+  // The image's portmap (Debian's containernetworking-plugins), stood in for likewise.
+  writeFileSync(join(src, 'portmap'), '#!/bin/sh\necho portmap stand-in\n');
+  chmodSync(join(src, 'portmap'), 0o755);
   // The service-account token Secret the manifest mounts (Kubernetes mode).
   const tokenDir = join(root, 'token');
   mkdirSync(tokenDir);
@@ -86,6 +90,16 @@ describe('deploy: install-cni', () => {
           expect(statSync(p).mode & 0o111, `${name} executable`).to.not.equal(0);
         }
         expect(statSync(join(r.root, 'opt/cni/bin/tabby-ipam')).ino).to.equal(statSync(join(r.root, 'opt/cni/bin/tabby')).ino);
+        // Every plugin chained after tabby (portmap for hostPort, as in Calico's conflist) is installed too.
+        const chained = (list['plugins'] as Obj[]).slice(1).map((p) => p['type'] as string);
+        expect(chained).to.include('portmap');
+        expect((list['plugins'] as Obj[]).find((p) => p['type'] === 'portmap')!['capabilities']).to.deep.equal({ portMappings: true });
+        for (const name of chained) {
+          const p = join(r.root, 'opt/cni/bin', name);
+          expect(existsSync(p), `${name} installed`).to.equal(true);
+          expect(statSync(p).mode & 0o111, `${name} executable`).to.not.equal(0);
+          expect(readFileSync(p, 'utf8')).to.include(`${name} stand-in`);
+        }
         // The plugin logs where the node container mounts a host directory (so it exists).
         const hostDirs = (spec['volumes'] as Obj[]).filter((v) => v['hostPath']?.['type'] === 'DirectoryOrCreate').map((v) => v['hostPath']['path'] as string);
         expect(conf.logFilePath).to.be.a('string');
