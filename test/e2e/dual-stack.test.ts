@@ -5,31 +5,17 @@
 // ip6tables rules) as well as IPv4 ping, and deleting it restores both. Own namespace prefix and state directory, removed in
 // after() even when something fails.
 import { expect } from 'chai';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { tmpDir } from '@tabby/test-support';
+import { LAB, lab, labEnv, labSync } from './lab-cli.js';
 
-const LAB = fileURLToPath(new URL('../../../lab/dist/main.js', import.meta.url));
 
 interface Pod { node: string; name: string; ns: string; ip: string; ip6?: string }
 interface LabState { nodes: number; dualStack?: boolean; pods: Pod[] }
 
-function lab(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((res) => {
-    const p = spawn(process.execPath, [LAB, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => { out += d; });
-    p.stderr.on('data', (d: Buffer) => { out += d; });
-    p.on('close', (code) => res({ code: code ?? 1, out }));
-  });
-}
 
-const labSync = (env: NodeJS.ProcessEnv, ...args: string[]) => {
-  const r = spawnSync(process.execPath, [LAB, ...args], { env, encoding: 'utf8' });
-  return { code: r.status ?? 1, out: (r.stdout ?? '') + (r.stderr ?? '') };
-};
 
 const ctlIn = (env: NodeJS.ProcessEnv, input: string | undefined, ...args: string[]) => {
   const r = spawnSync(process.execPath, [LAB, 'exec', 'node-1', '--', 'ctl', ...args], { env, encoding: 'utf8', ...(input !== undefined && { input }) });
@@ -67,7 +53,7 @@ describe('lab end to end (bgp, dual stack)', function () {
 
   before(async function () {
     dir = tmpDir('tabby-e2e-ds-');
-    env = { ...process.env, TABBY_LAB_DIR: dir, TABBY_LAB_PREFIX: `tabby-e2e${process.pid}d-` };
+    env = labEnv(dir, `tabby-e2e${process.pid}d-`);
     const r = await lab(env, 'up', '--nodes', '2', '--dual-stack');
     upOut = r.out;
     if (r.code !== 0) throw new Error(`lab up --dual-stack failed (exit ${r.code}):\n${r.out}\n--- node-1 agent log:\n${tail(join(dir, 'node-1', 'agent.log'))}`);
@@ -168,7 +154,7 @@ describe('lab end to end (bgp, dual stack)', function () {
   });
 
   it('refuses --dual-stack with --mode vxlan, naming the reason, and builds nothing', () => {
-    const other = { ...env, TABBY_LAB_DIR: join(dir, 'refused'), TABBY_LAB_PREFIX: `tabby-e2e${process.pid}r-` };
+    const other = labEnv(join(dir, 'refused'), `tabby-e2e${process.pid}r-`);
     const r = labSync(other, 'up', '--nodes', '1', '--mode', 'vxlan', '--dual-stack');
     expect(r.code).to.equal(1);
     expect(r.out).to.include('--dual-stack needs --mode bgp');

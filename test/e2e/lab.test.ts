@@ -2,35 +2,17 @@
 // `lab pod del`, `lab node restart --kill`, `lab down` as subprocesses. The lab runs under its
 // own namespace prefix and state directory, so it never meets a lab a user has running.
 import { expect } from 'chai';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { tmpDir, eventually } from '@tabby/test-support';
+import { LAB, lab, labEnv, labSync } from './lab-cli.js';
 
-const LAB = fileURLToPath(new URL('../../../lab/dist/main.js', import.meta.url));
 
 interface LabState { nodes: number; agents: Record<string, number>; pods: { node: string; name: string; ns: string; ip: string }[] }
 
-function labEnv(dir: string, prefix: string): NodeJS.ProcessEnv {
-  return { ...process.env, TABBY_LAB_DIR: dir, TABBY_LAB_PREFIX: prefix };
-}
 
-/** Runs the lab CLI; long commands stream nothing but keep their output for assertions. */
-function lab(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((res) => {
-    const p = spawn(process.execPath, [LAB, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => { out += d; });
-    p.stderr.on('data', (d: Buffer) => { out += d; });
-    p.on('close', (code) => res({ code: code ?? 1, out }));
-  });
-}
 
-const labSync = (env: NodeJS.ProcessEnv, ...args: string[]) => {
-  const r = spawnSync(process.execPath, [LAB, ...args], { env, encoding: 'utf8' });
-  return { code: r.status ?? 1, out: (r.stdout ?? '') + (r.stderr ?? '') };
-};
 
 const pings = (fromNs: string, ip: string) => spawnSync('ip', ['netns', 'exec', fromNs, 'ping', '-c', '1', '-W', '1', ip]).status === 0;
 

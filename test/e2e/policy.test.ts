@@ -9,25 +9,14 @@ import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { tmpDir, eventually } from '@tabby/test-support';
+import { labRun as lab } from './lab-cli.js';
 
-const LAB = fileURLToPath(new URL('../../../lab/dist/main.js', import.meta.url));
 const POOL = '10.244.0.0/16';
 const SETTLE = 90_000; // how long a policy change may take to show on both nodes (generous: loaded CI machines)
 
 interface Pod { node: string; name: string; ns: string; ip: string; namespace?: string }
 
-function lab(env: NodeJS.ProcessEnv, args: string[], input?: string): Promise<{ code: number; out: string }> {
-  return new Promise((res) => {
-    const p = spawn(process.execPath, [LAB, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => { out += d; });
-    p.stderr.on('data', (d: Buffer) => { out += d; });
-    p.on('close', (code) => res({ code: code ?? 1, out }));
-    p.stdin.end(input ?? '');
-  });
-}
 
 /** Exit status 0 of a short command, never throwing. */
 function succeeds(argv: string[]): Promise<boolean> {
