@@ -3,14 +3,9 @@
 // by the higher BGP identifier survives while the other is closed with Cease/7.
 import { expect } from 'chai';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { tmpDir, freePort, eventually } from '@tabby/test-support';
+import { freePort, eventually } from '@tabby/test-support';
 import { Framer, decodeNotification, decodeOpen, encodeKeepalive, encodeOpen, request, type PeerStatus } from '@tabby/bgpd';
-
-const BGPD = fileURLToPath(new URL('../../../bin/bgpd.js', import.meta.url));
+import { startLoopbackBgpd, type LoopbackBgpd } from './loopback-bgpd.js';
 const OPEN = 1, NOTIFICATION = 3, KEEPALIVE = 4;
 
 class Conn {
@@ -33,17 +28,15 @@ class Conn {
 
 describe('bgpd: connection collision', function () {
   this.timeout(60_000);
-  let dir: string, port: number, daemon: ChildProcess, sock: string;
+  let bgpd: LoopbackBgpd | undefined;
+  let sock: string;
   const servers: Server[] = [];
   const conns: Conn[] = [];
   const accepted = new Map<string, Conn>();
-  let logs = '';
+  const logs = () => bgpd?.logs().slice(-30_000) ?? '';
   const status = async () => (await request(sock, { cmd: 'status' })) as PeerStatus[];
 
   before(async () => {
-    dir = tmpDir('tabby-collision-');
-    port = await freePort();
-    sock = join(dir, 'bgpd.ctl');
     const ports: number[] = [];
     for (const addr of ['127.0.0.2', '127.0.0.3']) {
       const p = await freePort();
@@ -52,34 +45,25 @@ describe('bgpd: connection collision', function () {
       await new Promise<void>((res) => srv.listen(p, addr, res));
       servers.push(srv);
     }
-    writeFileSync(join(dir, 'bgpd.yaml'), `routerId: 10.9.9.9
-asNumber: 65000
-listen: { address: 127.0.0.1, port: ${port} }
-peers:
+    bgpd = await startLoopbackBgpd('collision', `peers:
   - { address: 127.0.0.2, asNumber: 65001, port: ${ports[0]}, connectRetryTime: 1 }
   - { address: 127.0.0.3, asNumber: 65001, port: ${ports[1]}, connectRetryTime: 1 }
 kernel: { enabled: false }
-`);
-    daemon = spawn(process.execPath, [BGPD, '--config', join(dir, 'bgpd.yaml'), '--socket', sock, '--log-level', 'debug'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    for (const st of [daemon.stdout!, daemon.stderr!]) st.on('data', (d: Buffer) => { logs = (logs + d).slice(-30000); });
+`, { args: ['--log-level', 'debug'] });
+    sock = bgpd.sock;
   });
 
   after(async () => {
     for (const c of conns) c.sock.destroy();
     for (const s of servers) s.close();
-    if (daemon && daemon.exitCode === null) {
-      const gone = new Promise((r) => daemon.once('exit', r));
-      daemon.kill('SIGTERM');
-      await gone;
-    }
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await bgpd?.stop();
   });
 
   /** bgpd's outgoing connection to `addr` (it sent its OPEN), then our own connection in, with our OPEN. */
   async function collide(addr: string, peerId: string): Promise<{ out: Conn; inc: Conn }> {
-    const out = (await eventually(() => accepted.get(addr), 10_000, `bgpd to connect to ${addr}; ${logs}`))!;
+    const out = (await eventually(() => accepted.get(addr), 10_000, `bgpd to connect to ${addr}; ${logs()}`))!;
     expect(decodeOpen(await out.next(OPEN)).bgpId).to.equal('10.9.9.9');
-    const s = connect({ host: '127.0.0.1', port, localAddress: addr });
+    const s = connect({ host: '127.0.0.1', port: bgpd!.port, localAddress: addr });
     await new Promise<void>((res, rej) => { s.once('connect', res); s.once('error', rej); });
     const inc = new Conn(s);
     conns.push(inc);
@@ -95,7 +79,7 @@ kernel: { enabled: false }
     await eventually(() => out.closed, 5000, 'outgoing closed');
     await inc.next(KEEPALIVE);
     inc.sock.write(encodeKeepalive());
-    await eventually(async () => (await status()).find((p) => p.address === '127.0.0.2')?.state === 'up', 5000, `session up on the incoming connection; ${logs}`);
+    await eventually(async () => (await status()).find((p) => p.address === '127.0.0.2')?.state === 'up', 5000, `session up on the incoming connection; ${logs()}`);
     expect(inc.closed).to.equal(false);
   });
 
@@ -107,12 +91,12 @@ kernel: { enabled: false }
     out.open('1.1.1.1');
     await out.next(KEEPALIVE);
     out.sock.write(encodeKeepalive());
-    await eventually(async () => (await status()).find((p) => p.address === '127.0.0.3')?.state === 'up', 5000, `session up on the outgoing connection; ${logs}`);
+    await eventually(async () => (await status()).find((p) => p.address === '127.0.0.3')?.state === 'up', 5000, `session up on the outgoing connection; ${logs()}`);
     expect(out.closed).to.equal(false);
   });
 
   it('the first session stayed up throughout', async () => {
     expect((await status()).find((p) => p.address === '127.0.0.2')!.state).to.equal('up');
-    expect(daemon.exitCode).to.equal(null);
+    expect(bgpd!.process.exitCode).to.equal(null);
   });
 });

@@ -5,45 +5,28 @@
 // 1/3 every time. (bgpd used to destroy the socket right after its FIN: 1 round in 30 failed.)
 import { expect } from 'chai';
 import { connect, type Socket } from 'node:net';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { tmpDir, freePort, eventually } from '@tabby/test-support';
-import { Framer, decodeNotification, encodeKeepalive, encodeOpen, encodeRouteRefresh, request, type PeerStatus } from '@tabby/bgpd';
+import type { ChildProcess } from 'node:child_process';
+import { eventually } from '@tabby/test-support';
+import { Framer, decodeNotification, encodeKeepalive, encodeOpen, encodeRouteRefresh } from '@tabby/bgpd';
+import { startLoopbackBgpd, type LoopbackBgpd } from './loopback-bgpd.js';
 
-const BGPD = fileURLToPath(new URL('../../../bin/bgpd.js', import.meta.url));
 const PEER = '127.0.0.7';
 
 describe('bgpd: NOTIFICATION delivered although the peer sent more (loopback)', function () {
   this.timeout(60_000);
-  let dir: string, port: number, daemon: ChildProcess, sock: string;
-  let logs = '';
+  let bgpd: LoopbackBgpd | undefined;
+  let port: number, daemon: ChildProcess;
+  const logs = () => bgpd?.logs().slice(-20_000) ?? '';
 
   before(async () => {
-    dir = tmpDir('tabby-notify-');
-    port = await freePort();
-    sock = join(dir, 'bgpd.ctl');
-    writeFileSync(join(dir, 'bgpd.yaml'), `routerId: 10.9.9.9
-asNumber: 65000
-listen: { address: 127.0.0.1, port: ${port} }
-peers:
+    bgpd = await startLoopbackBgpd('notify', `peers:
   - { address: ${PEER}, asNumber: 65007, passive: true }
 kernel: { enabled: false }
-`);
-    daemon = spawn(process.execPath, [BGPD, '--config', join(dir, 'bgpd.yaml'), '--socket', sock], { stdio: ['ignore', 'pipe', 'pipe'] });
-    daemon.stderr!.on('data', (d: Buffer) => { logs = (logs + d).slice(-20000); });
-    await eventually(async () => ((await request(sock, { cmd: 'status' })) as PeerStatus[]).length === 1, 10_000, 'bgpd up');
+`, { ready: (peers) => peers.length === 1 });
+    ({ port, process: daemon } = bgpd);
   });
 
-  after(async () => {
-    if (daemon && daemon.exitCode === null) {
-      const gone = new Promise((r) => daemon.once('exit', r));
-      daemon.kill('SIGTERM');
-      await gone;
-    }
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  after(async () => { await bgpd?.stop(); });
 
   for (let round = 1; round <= 30; round++) {
     it(`a 52 KB message of a bad type, then a stream of more: NOTIFICATION 1/3 arrives (round ${round})`, async () => {
@@ -77,7 +60,7 @@ kernel: { enabled: false }
       } finally {
         s.destroy();
       }
-      expect(daemon.exitCode, logs).to.equal(null);
+      expect(daemon.exitCode, logs()).to.equal(null);
     });
   }
 });

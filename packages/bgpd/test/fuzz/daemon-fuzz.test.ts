@@ -15,15 +15,12 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { connect, type Socket } from 'node:net';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { tmpDir, freePort, eventually } from '@tabby/test-support';
+import type { ChildProcess } from 'node:child_process';
+import { eventually } from '@tabby/test-support';
 import { Framer, decodeNotification, encodeKeepalive, encodeOpen, encodeRouteRefresh, request, type PeerStatus } from '@tabby/bgpd';
 import { captures } from '../wire/captures.js';
+import { startLoopbackBgpd, type LoopbackBgpd } from '../daemon/loopback-bgpd.js';
 
-const BGPD = fileURLToPath(new URL('../../../bin/bgpd.js', import.meta.url));
 const SEED = Number(process.env['FUZZ_SEED'] ?? 7606);
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 160);
 const PEER = '127.0.0.5';
@@ -186,8 +183,9 @@ describe('bgpd: daemon fuzz with fast-check (loopback)', function () {
   // No time limit inside fast-check: an interrupted run goes on in the background, holding a
   // session the next property then collides with. The runs bound the time instead.
   this.timeout(120_000 + RUNS * 1000);
-  let dir: string, port: number, daemon: ChildProcess, sock: string;
-  let logs = '';
+  let bgpd: LoopbackBgpd | undefined;
+  let port: number, daemon: ChildProcess, sock: string;
+  const logs = () => bgpd?.logs() ?? '';
   let peer: RawPeer | undefined;
 
   const status = async () => ((await request(sock, { cmd: 'status' })) as PeerStatus[]).find((p) => p.address === target.address)!;
@@ -218,7 +216,7 @@ describe('bgpd: daemon fuzz with fast-check (loopback)', function () {
       p.frames.length = 0;
       peer = p;
       return p;
-    }, 15_000, `a new session with bgpd; log: ${logs.slice(-2000)}`))!;
+    }, 15_000, `a new session with bgpd; log: ${logs().slice(-2000)}`))!;
   }
 
   /** Round trip on a live session: ROUTE-REFRESH -> bgpd resends what it advertises. */
@@ -232,41 +230,26 @@ describe('bgpd: daemon fuzz with fast-check (loopback)', function () {
 
   /** Daemon alive, control socket answering, nothing uncaught in its log. */
   async function daemonHealthy(what: string): Promise<void> {
-    expect(daemon.exitCode, `bgpd exited after ${what}\n${logs.slice(-3000)}`).to.equal(null);
-    expect(logs, `uncaught error logged after ${what}`).to.not.match(/Uncaught|TypeError|RangeError|ReferenceError|at .+\.js:\d+:\d+\)/);
+    expect(daemon.exitCode, `bgpd exited after ${what}\n${logs().slice(-3000)}`).to.equal(null);
+    expect(logs(), `uncaught error logged after ${what}`).to.not.match(/Uncaught|TypeError|RangeError|ReferenceError|at .+\.js:\d+:\d+\)/);
     await request(sock, { cmd: 'status' }, 3000);
   }
 
   before(async () => {
-    dir = tmpDir('tabby-fuzz-');
-    port = await freePort();
-    sock = join(dir, 'bgpd.ctl');
-    writeFileSync(join(dir, 'bgpd.yaml'), `routerId: 10.9.9.9
-asNumber: 65000
-listen: { address: 127.0.0.1, port: ${port} }
-peers:
+    bgpd = await startLoopbackBgpd('fuzz', `peers:
   - { address: ${PEER}, asNumber: ${PEER_AS}, passive: true }
   - { address: ${PEER_ADD_PATH}, asNumber: ${PEER_AS}, passive: true, addPaths: true }
 originate:
   - { prefix: ${ORIGINATED} }
 kernel: { enabled: false }
 `);
-    daemon = spawn(process.execPath, [BGPD, '--config', join(dir, 'bgpd.yaml'), '--socket', sock], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const keep = (d: Buffer) => { logs = (logs + d).slice(-200_000); };
-    daemon.stdout!.on('data', keep);
-    daemon.stderr!.on('data', keep);
-    await eventually(async () => !!(await status()), 10_000, 'bgpd up');
+    ({ port, sock, process: daemon } = bgpd);
     console.log(`      fuzz seed ${SEED}, ${RUNS} runs (FUZZ_SEED / FUZZ_RUNS to change)`);
   });
 
   after(async () => {
     peer?.close();
-    if (daemon && daemon.exitCode === null) {
-      const gone = new Promise((r) => daemon.once('exit', r));
-      daemon.kill('SIGTERM');
-      await gone;
-    }
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await bgpd?.stop();
   });
 
   async function blindFuzz(runs: number): Promise<void> {
@@ -288,7 +271,7 @@ kernel: { enabled: false }
         await eventually(() => p.closed, 5000, `connection closed after the NOTIFICATION for ${what}`);
         outcome = `notification ${r.code}/${r.subcode}`;
       } else if (r.kind === 'closed') {
-        expect(weSentNotification, `bgpd closed without a NOTIFICATION after ${what.slice(0, 400)}; frames: ${JSON.stringify(p.frames.map((f) => f.type))}; log: ${logs.slice(-1500)}`).to.equal(true);
+        expect(weSentNotification, `bgpd closed without a NOTIFICATION after ${what.slice(0, 400)}; frames: ${JSON.stringify(p.frames.map((f) => f.type))}; log: ${logs().slice(-1500)}`).to.equal(true);
         outcome = 'closed after our NOTIFICATION';
       } else if (r.kind === 'timeout') {
         expect.fail(`no answer to a ROUTE-REFRESH within 4 s after ${what} (session ${(await status()).fsmState})`);
@@ -340,7 +323,7 @@ kernel: { enabled: false }
       const p = await established();
       p.send(update(Buffer.concat([ORIGIN, ASPATH, NEXTHOP]), nlri));
       await eventually(async () => (await routes()).includes(prefix), 5000, `${prefix} announced`).catch(async (e: Error) => {
-        throw new Error(`${e.message}; session ${JSON.stringify(await status())}, connection closed: ${p.closed}, log: ${logs.slice(-3000)}`);
+        throw new Error(`${e.message}; session ${JSON.stringify(await status())}, connection closed: ${p.closed}, log: ${logs().slice(-3000)}`);
       });
       const bad = c.expect === 'reset'
         ? header(2, Buffer.concat([hex('0000 0040'), ORIGIN, nlri]))

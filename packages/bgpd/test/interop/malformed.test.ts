@@ -2,14 +2,11 @@
 // exact NOTIFICATION, the daemon must survive, and another session must stay up.
 import { expect } from 'chai';
 import { connect, type Socket } from 'node:net';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { tmpDir, freePort, eventually } from '@tabby/test-support';
+import type { ChildProcess } from 'node:child_process';
+import { eventually } from '@tabby/test-support';
 import { Framer, decodeNotification, encodeKeepalive, encodeOpen, request, type PeerStatus } from '@tabby/bgpd';
+import { startLoopbackBgpd, type LoopbackBgpd } from '../daemon/loopback-bgpd.js';
 
-const BGPD = fileURLToPath(new URL('../../../bin/bgpd.js', import.meta.url));
 const MARKER = 'ffffffffffffffffffffffffffffffff';
 const hex = (s: string) => Buffer.from(s.replace(/#[^\n]*/g, '').replace(/\s+/g, ''), 'hex');
 
@@ -51,42 +48,30 @@ class RawPeer {
 // session, with the NOTIFICATION asserted here); 127.0.0.4 uses the default RFC 7606 handling.
 describe('bgpd: malformed input from a peer', function () {
   this.timeout(60_000);
-  let dir: string, port: number, daemon: ChildProcess, sock: string, good: RawPeer;
-  let logs = '';
+  let bgpd: LoopbackBgpd | undefined;
+  let port: number, daemon: ChildProcess, sock: string, good: RawPeer;
+  const logs = () => bgpd?.logs().slice(-20_000) ?? '';
 
   const status = async () => (await request(sock, { cmd: 'status' })) as PeerStatus[];
   const goodStillUp = async () => expect((await status()).find((p) => p.address === '127.0.0.3')!.state).to.equal('up');
 
   before(async () => {
-    dir = tmpDir('tabby-malformed-');
-    port = await freePort();
-    sock = join(dir, 'bgpd.ctl');
-    writeFileSync(join(dir, 'bgpd.yaml'), `routerId: 10.9.9.9
-asNumber: 65000
-listen: { address: 127.0.0.1, port: ${port} }
-peers:
+    bgpd = await startLoopbackBgpd('malformed', `peers:
   - { address: 127.0.0.2, asNumber: 65001, passive: true, errorHandling: strict }
   - { address: 127.0.0.3, asNumber: 65003, passive: true }
   - { address: 127.0.0.4, asNumber: 65004, passive: true }
 originate:
   - { prefix: 10.244.9.0/26 }
 kernel: { enabled: false }
-`);
-    daemon = spawn(process.execPath, [BGPD, '--config', join(dir, 'bgpd.yaml'), '--socket', sock], { stdio: ['ignore', 'pipe', 'pipe'] });
-    daemon.stderr!.on('data', (d: Buffer) => { logs = (logs + d).slice(-20000); });
-    await eventually(async () => (await status()).length === 3, 10_000, 'bgpd up');
+`, { ready: (peers) => peers.length === 3 });
+    ({ port, sock, process: daemon } = bgpd);
     good = await RawPeer.open('127.0.0.3', port);
     await good.establish(65003, '10.3.3.3');
   });
 
   after(async () => {
     good?.close();
-    if (daemon && daemon.exitCode === null) {
-      const gone = new Promise((r) => daemon.once('exit', r));
-      daemon.kill('SIGTERM');
-      await gone;
-    }
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await bgpd?.stop();
   });
 
   /** Sends `bad` (after an Established session when asked) and returns the NOTIFICATION. */
@@ -160,7 +145,7 @@ kernel: { enabled: false }
       await new Promise((r) => setTimeout(r, 30));
       p.close();
     }
-    expect(daemon.exitCode, logs).to.equal(null);
+    expect(daemon.exitCode, logs()).to.equal(null);
     await goodStillUp();
   });
 
