@@ -15,6 +15,7 @@ COPY packages/ctl/package.json packages/ctl/
 COPY packages/datastore/package.json packages/datastore/
 COPY packages/felix/package.json packages/felix/
 COPY packages/ipam/package.json packages/ipam/
+COPY packages/kube-controllers/package.json packages/kube-controllers/
 COPY packages/linux/package.json packages/linux/
 COPY packages/log/package.json packages/log/
 COPY packages/node/package.json packages/node/
@@ -24,7 +25,7 @@ COPY packages/ packages/
 COPY deploy/cni/ deploy/cni/
 COPY scripts/build-cni-sea.sh scripts/
 # Only the shipped packages (tests, bench and lab are not in the image).
-RUN npx tsc -b packages/node packages/felix packages/confd packages/bgpd packages/cni packages/ctl
+RUN npx tsc -b packages/node packages/felix packages/confd packages/bgpd packages/cni packages/ctl packages/kube-controllers
 RUN bash scripts/build-cni-sea.sh /out/cni-bin
 RUN npm prune --omit=dev --no-audit --no-fund
 
@@ -45,6 +46,7 @@ COPY deploy/install-cni.sh /usr/local/bin/tabby-install-cni
 RUN ln -s /opt/tabby/packages/node/bin/tabby-node.js /usr/local/bin/tabby-node \
  && ln -s /opt/tabby/packages/ctl/bin/ctl.js /usr/local/bin/ctl \
  && ln -s /opt/tabby/packages/bgpd/bin/bgpd.js /usr/local/bin/bgpd \
+ && ln -s /opt/tabby/packages/kube-controllers/bin/tabby-kube-controllers.js /usr/local/bin/tabby-kube-controllers \
  && install -m 0755 /usr/lib/cni/portmap /opt/tabby/cni-bin/portmap \
  && chmod 0755 /usr/local/bin/tabby-install-cni
 ENV TABBY_STATE_DIR=/var/run/tabby

@@ -212,10 +212,45 @@ describe('deploy: manifests', () => {
       expect(named(kubeMode, 'ServiceAccount', secret['metadata']['annotations']['kubernetes.io/service-account.name'])).to.not.equal(undefined);
     });
 
-    it('etcd mode: no API rights at all, and no token in the pod', () => {
-      expect(ofKind(etcdMode, 'ClusterRole')).to.deep.equal([]);
-      expect(ofKind(etcdMode, 'ClusterRoleBinding')).to.deep.equal([]);
+    it('etcd mode: the node gets no API rights and no token; only tabby-kube-controllers reads the API, read-only, no wildcards', () => {
       expect(podSpec(etcdMode)['automountServiceAccountToken']).to.equal(false);
+      expect(ofKind(etcdMode, 'ClusterRole').map((r) => r['metadata']['name'])).to.deep.equal(['tabby-kube-controllers']);
+      const bindings = ofKind(etcdMode, 'ClusterRoleBinding');
+      expect(bindings.flatMap((b) => (b['subjects'] as Obj[]).map((x) => x['name']))).to.deep.equal(['tabby-kube-controllers']);
+      const rules = named(etcdMode, 'ClusterRole', 'tabby-kube-controllers')!['rules'] as Obj[];
+      const granted = rules.flatMap((r) => (r['apiGroups'] as string[]).flatMap((g) => (r['resources'] as string[]).flatMap((res) => (r['verbs'] as string[]).map((v) => `${g}/${res}:${v}`))));
+      expect(granted.filter((x) => x.includes('*')), 'no wildcards').to.deep.equal([]);
+      expect(granted.filter((x) => !/:(get|list|watch)$/.test(x)), 'read-only').to.deep.equal([]);
+      for (const res of ['/pods', '/namespaces', '/serviceaccounts', 'networking.k8s.io/networkpolicies']) expect(granted, res).to.include(`${res}:watch`);
+    });
+  });
+
+  describe('etcd mode: tabby-kube-controllers', () => {
+    const dep = named(etcdMode, 'Deployment', 'tabby-kube-controllers')!;
+    const pod = () => dep['spec']['template']['spec'] as Obj;
+    const container = () => (pod()['containers'] as Obj[])[0]!;
+
+    it('is one replica under its own account, selector matching the template', () => {
+      expect(dep['spec']['replicas']).to.equal(1);
+      expect(dep['spec']['selector']['matchLabels']).to.deep.equal(dep['spec']['template']['metadata']['labels']);
+      expect(pod()['serviceAccountName']).to.equal('tabby-kube-controllers');
+      expect(named(etcdMode, 'ServiceAccount', 'tabby-kube-controllers')).to.not.equal(undefined);
+    });
+
+    it('runs the program the image installs, with env the code reads and controllers it knows', async () => {
+      const cmd = container()['command'] as string[];
+      const target = imagePaths().get(cmd[0]!);
+      expect(target, `${cmd[0]} linked in the image`).to.equal('packages/kube-controllers/bin/tabby-kube-controllers.js');
+      const pkg = JSON.parse(readFileSync(join(ROOT, 'packages/kube-controllers/package.json'), 'utf8')) as { bin: Record<string, string> };
+      expect(`packages/kube-controllers/${pkg.bin['tabby-kube-controllers']!.replace(/^\.\//, '')}`).to.equal(target);
+      const env = envOf(container());
+      const code = envNamesReadBy(packageSources());
+      expect([...env.keys()].filter((n) => !code.has(n)), 'env that no package reads').to.deep.equal([]);
+      const { enabledControllers } = await import('@tabby/kube-controllers');
+      expect(enabledControllers(env.get('ENABLED_CONTROLLERS')).skipped).to.deep.equal([]);
+      // The etcd TLS paths the ConfigMap may name are under the Secret's mount.
+      const mounts = (container()['volumeMounts'] as Obj[]).map((v) => v['mountPath']);
+      expect(mounts).to.include('/tabby-secrets');
     });
   });
 

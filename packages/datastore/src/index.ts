@@ -5,5 +5,6 @@ export * from './etcd/keys.js';
 export { describeFailure, neverSent, type Failure } from './etcd/failure.js';
 export { EtcdDatastore, type EtcdOptions } from './etcd/etcd-datastore.js';
 export { KubeDatastore } from './kubernetes/kube-datastore.js';
-export { KubeApiError, loadKubeConfig, type KubeOptions } from './kubernetes/client.js';
+export { KubeApiError, KubeClient, loadKubeConfig, type KubeOptions } from './kubernetes/client.js';
+export { KindWatch, type Source as KubeSource } from './kubernetes/watch.js';
 export * as kubeConvert from './kubernetes/exports.js';

@@ -1,0 +1,2 @@
+export * from './controllers.js';
+export { enabledControllers } from './main.js';
