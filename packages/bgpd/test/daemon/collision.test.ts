@@ -2,37 +2,21 @@
 // lets bgpd connect out, connects in at the same time, and checks that the connection opened
 // by the higher BGP identifier survives while the other is closed with Cease/7.
 import { expect } from 'chai';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { freePort, eventually } from '@tabby/test-support';
-import { Framer, decodeNotification, decodeOpen, encodeKeepalive, encodeOpen, request, type PeerStatus } from '@tabby/bgpd';
+import { decodeNotification, decodeOpen, encodeKeepalive, request, type PeerStatus } from '@tabby/bgpd';
 import { startLoopbackBgpd, type LoopbackBgpd } from './loopback-bgpd.js';
+import { ScriptedPeer } from './scripted-peer.js';
 const OPEN = 1, NOTIFICATION = 3, KEEPALIVE = 4;
 
-class Conn {
-  private framer = new Framer();
-  readonly frames: { type: number; bytes: Uint8Array }[] = [];
-  closed = false;
-  constructor(readonly sock: Socket) {
-    sock.on('data', (d) => { for (const f of this.framer.push(d)) this.frames.push({ type: f.type, bytes: f.bytes.slice() }); });
-    sock.on('close', () => { this.closed = true; });
-    sock.on('error', () => undefined);
-  }
-  async next(type: number, ms = 5000): Promise<Uint8Array> {
-    const f = await eventually(() => { const i = this.frames.findIndex((x) => x.type === type); return i >= 0 ? this.frames.splice(i, 1)[0] : undefined; }, ms, `message type ${type}`);
-    return f!.bytes;
-  }
-  open(id: string): void {
-    this.sock.write(encodeOpen({ myAs: 65001, holdTime: 90, bgpId: id, capabilities: [{ type: 'multiprotocol', afi: 1, safi: 1 }, { type: 'four-octet-as', asn: 65001 }] }));
-  }
-}
 
 describe('bgpd: connection collision', function () {
   this.timeout(60_000);
   let bgpd: LoopbackBgpd | undefined;
   let sock: string;
   const servers: Server[] = [];
-  const conns: Conn[] = [];
-  const accepted = new Map<string, Conn>();
+  const conns: ScriptedPeer[] = [];
+  const accepted = new Map<string, ScriptedPeer>();
   const logs = () => bgpd?.logs().slice(-30_000) ?? '';
   const status = async () => (await request(sock, { cmd: 'status' })) as PeerStatus[];
 
@@ -41,7 +25,7 @@ describe('bgpd: connection collision', function () {
     for (const addr of ['127.0.0.2', '127.0.0.3']) {
       const p = await freePort();
       ports.push(p);
-      const srv = createServer((s) => { const c = new Conn(s); conns.push(c); accepted.set(addr, c); });
+      const srv = createServer((s) => { const c = new ScriptedPeer(s); conns.push(c); accepted.set(addr, c); });
       await new Promise<void>((res) => srv.listen(p, addr, res));
       servers.push(srv);
     }
@@ -60,15 +44,15 @@ kernel: { enabled: false }
   });
 
   /** bgpd's outgoing connection to `addr` (it sent its OPEN), then our own connection in, with our OPEN. */
-  async function collide(addr: string, peerId: string): Promise<{ out: Conn; inc: Conn }> {
+  async function collide(addr: string, peerId: string): Promise<{ out: ScriptedPeer; inc: ScriptedPeer }> {
     const out = (await eventually(() => accepted.get(addr), 10_000, `bgpd to connect to ${addr}; ${logs()}`))!;
     expect(decodeOpen(await out.next(OPEN)).bgpId).to.equal('10.9.9.9');
     const s = connect({ host: '127.0.0.1', port: bgpd!.port, localAddress: addr });
     await new Promise<void>((res, rej) => { s.once('connect', res); s.once('error', rej); });
-    const inc = new Conn(s);
+    const inc = new ScriptedPeer(s);
     conns.push(inc);
     expect(decodeOpen(await inc.next(OPEN)).bgpId, 'bgpd answers the colliding connection with its OPEN').to.equal('10.9.9.9');
-    inc.open(peerId);
+    inc.sendOpen(65001, peerId);
     return { out, inc };
   }
 
@@ -88,7 +72,7 @@ kernel: { enabled: false }
     const n = decodeNotification(await inc.next(NOTIFICATION));
     expect([n.code, n.subcode]).to.deep.equal([6, 7]);
     await eventually(() => inc.closed, 5000, 'incoming closed');
-    out.open('1.1.1.1');
+    out.sendOpen(65001, '1.1.1.1');
     await out.next(KEEPALIVE);
     out.sock.write(encodeKeepalive());
     await eventually(async () => (await status()).find((p) => p.address === '127.0.0.3')?.state === 'up', 5000, `session up on the outgoing connection; ${logs()}`);

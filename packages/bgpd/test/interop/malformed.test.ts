@@ -1,55 +1,22 @@
 // Hand-built bad bytes sent to a running bgpd over loopback: each must be answered with the
 // exact NOTIFICATION, the daemon must survive, and another session must stay up.
 import { expect } from 'chai';
-import { connect, type Socket } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import { eventually } from '@tabby/test-support';
-import { Framer, decodeNotification, encodeKeepalive, encodeOpen, request, type PeerStatus } from '@tabby/bgpd';
+import { decodeNotification, encodeOpen, request, type PeerStatus } from '@tabby/bgpd';
 import { startLoopbackBgpd, type LoopbackBgpd } from '../daemon/loopback-bgpd.js';
+import { ScriptedPeer } from '../daemon/scripted-peer.js';
 
 const MARKER = 'ffffffffffffffffffffffffffffffff';
 const hex = (s: string) => Buffer.from(s.replace(/#[^\n]*/g, '').replace(/\s+/g, ''), 'hex');
 
-/** A scripted peer on loopback: bytes out, messages back. */
-class RawPeer {
-  private framer = new Framer();
-  readonly frames: { type: number; bytes: Uint8Array }[] = [];
-  closed = false;
-  constructor(readonly sock: Socket) {
-    sock.on('data', (d) => { for (const f of this.framer.push(d)) this.frames.push({ type: f.type, bytes: f.bytes.slice() }); });
-    sock.on('close', () => { this.closed = true; });
-    sock.on('error', () => undefined);
-  }
-  static async open(from: string, port: number): Promise<RawPeer> {
-    const s = connect({ host: '127.0.0.1', port, localAddress: from });
-    await new Promise<void>((res, rej) => { s.once('connect', res); s.once('error', rej); });
-    return new RawPeer(s);
-  }
-  send(b: Uint8Array): void {
-    this.sock.write(b);
-  }
-  async next(type: number, ms = 5000): Promise<Uint8Array> {
-    const f = await eventually(() => { const i = this.frames.findIndex((x) => x.type === type); return i >= 0 ? this.frames.splice(i, 1)[0] : undefined; }, ms, `message type ${type}`);
-    return f!.bytes;
-  }
-  /** Completes the OPEN/KEEPALIVE exchange so the session is Established. */
-  async establish(as: number, id: string): Promise<void> {
-    await this.next(1);
-    this.send(encodeOpen({ myAs: as, holdTime: 90, bgpId: id, capabilities: [{ type: 'multiprotocol', afi: 1, safi: 1 }, { type: 'four-octet-as', asn: as }] }));
-    this.send(encodeKeepalive());
-    await this.next(4);
-  }
-  close(): void {
-    this.sock.destroy();
-  }
-}
 
 // The peer 127.0.0.2 is configured `errorHandling: strict` (RFC 4271: every error resets the
 // session, with the NOTIFICATION asserted here); 127.0.0.4 uses the default RFC 7606 handling.
 describe('bgpd: malformed input from a peer', function () {
   this.timeout(60_000);
   let bgpd: LoopbackBgpd | undefined;
-  let port: number, daemon: ChildProcess, sock: string, good: RawPeer;
+  let port: number, daemon: ChildProcess, sock: string, good: ScriptedPeer;
   const logs = () => bgpd?.logs().slice(-20_000) ?? '';
 
   const status = async () => (await request(sock, { cmd: 'status' })) as PeerStatus[];
@@ -65,7 +32,7 @@ originate:
 kernel: { enabled: false }
 `, { ready: (peers) => peers.length === 3 });
     ({ port, sock, process: daemon } = bgpd);
-    good = await RawPeer.open('127.0.0.3', port);
+    good = await ScriptedPeer.open('127.0.0.3', port);
     await good.establish(65003, '10.3.3.3');
   });
 
@@ -78,7 +45,7 @@ kernel: { enabled: false }
   async function notificationFor(bad: Uint8Array, establishFirst: boolean, open?: Uint8Array) {
     // The daemon backs off after each error; wait until it takes a new connection.
     await eventually(async () => (await status()).find((p) => p.address === '127.0.0.2')!.fsmState === 'Active', 15_000, 'peer ready again');
-    const p = await RawPeer.open('127.0.0.2', port);
+    const p = await ScriptedPeer.open('127.0.0.2', port);
     try {
       if (establishFirst) await p.establish(65001, '10.1.1.1');
       else if (open) {
@@ -138,7 +105,7 @@ kernel: { enabled: false }
     const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
     for (let i = 0; i < 30; i++) {
       // Whatever state the peer is in (it may be backing off and refuse us), send junk.
-      const p = await RawPeer.open('127.0.0.2', port);
+      const p = await ScriptedPeer.open('127.0.0.2', port);
       const junk = Buffer.from(Array.from({ length: 19 + (rnd() % 200) }, () => rnd() & 0xff));
       if (i % 2) junk.fill(0xff, 0, 16);
       p.send(junk);
@@ -150,14 +117,14 @@ kernel: { enabled: false }
   });
 
   describe('RFC 7606 (the default errorHandling: revised)', () => {
-    let p: RawPeer;
+    let p: ScriptedPeer;
     const routes = async () => ((await request(sock, { cmd: 'routes' })) as { prefix: string; from: string }[]).filter((r) => r.from === '127.0.0.4').map((r) => r.prefix).sort();
     const up = async () => (await status()).find((x) => x.address === '127.0.0.4')!.state;
     const NH4 = '40 03 04 7f000004', AS4 = '40 02 06 02 01 0000fdec';
     const announce = (prefixByte3: string, extra = '') => attrs(`${ORIGIN} ${AS4} ${NH4} ${extra}`, `18 0a04${prefixByte3}`);
 
     before(async () => {
-      p = await RawPeer.open('127.0.0.4', port);
+      p = await ScriptedPeer.open('127.0.0.4', port);
       await p.establish(65004, '10.4.4.4');
       p.send(announce('01'));
       p.send(announce('02'));

@@ -4,13 +4,14 @@
 // the route on BIRD without the bad attribute, and both sessions stay Established, with no
 // NOTIFICATION to the scripted peer. (malformed.test.ts checks bgpd's own RIB on loopback.)
 import { expect } from 'chai';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { eventually, startBird, startInNetns, type Bird, type Daemon } from '@tabby/test-support';
-import { Framer, decodeNotification, encodeKeepalive, encodeOpen, request, type PeerStatus } from '@tabby/bgpd';
+import { decodeNotification, encodeKeepalive, encodeOpen, request, type PeerStatus } from '@tabby/bgpd';
 import { BGPD, createLab, type Lab } from './harness/lab.js';
+import { ScriptedPeer } from '../daemon/scripted-peer.js';
 
 const RELAY = fileURLToPath(new URL('./relay.js', import.meta.url));
 const NET = 238;
@@ -19,23 +20,6 @@ const SCRIPTED = '127.0.0.4';
 const MARKER = 'ffffffffffffffffffffffffffffffff';
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
-class RawPeer {
-  private framer = new Framer();
-  readonly frames: { type: number; bytes: Uint8Array }[] = [];
-  closed = false;
-  constructor(readonly sock: Socket) {
-    sock.on('data', (d) => { for (const f of this.framer.push(d)) this.frames.push({ type: f.type, bytes: f.bytes.slice() }); });
-    sock.on('close', () => { this.closed = true; });
-    sock.on('error', () => undefined);
-  }
-  send(b: Uint8Array): void {
-    this.sock.write(b);
-  }
-  async next(type: number, ms = 5000): Promise<Uint8Array> {
-    const f = await eventually(() => { const i = this.frames.findIndex((x) => x.type === type); return i >= 0 ? this.frames.splice(i, 1)[0] : undefined; }, ms, `message type ${type}`);
-    return f!.bytes;
-  }
-}
 
 const update = (body: string) => {
   const b = hex(body);
@@ -49,7 +33,7 @@ const prefix = (third: number) => `10.${NET}.${third}.0/24`;
 
 describe('bgpd: RFC 7606 actions as BIRD 2 sees them (netns, scripted peer)', function () {
   this.timeout(60_000);
-  let lab: Lab, bird: Bird | undefined, bgpd: Daemon | undefined, relay: Daemon | undefined, p: RawPeer | undefined;
+  let lab: Lab, bird: Bird | undefined, bgpd: Daemon | undefined, relay: Daemon | undefined, p: ScriptedPeer | undefined;
   const sock = () => join(lab.dir, 'bgpd.ctl');
   const status = async (addr: string) => ((await request(sock(), { cmd: 'status' })) as PeerStatus[]).find((x) => x.address === addr);
   const onBird = (third: number) => { const o = bird!.birdc('show', 'route', prefix(third), 'all'); return o.includes('[tabby ') ? o : undefined; };
@@ -89,7 +73,7 @@ protocol bgp tabby {
       await eventually(async () => (await status(lab.addr.ipv4.peer))?.state === 'up', 30_000, 'BIRD session up');
       const s = connect(join(lab.dir, 'relay.sock'));
       await new Promise<void>((res, rej) => { s.once('connect', res); s.once('error', rej); });
-      p = new RawPeer(s);
+      p = new ScriptedPeer(s);
       await p.next(1);
       p.send(encodeOpen({ myAs: SCRIPTED_AS, holdTime: 90, bgpId: '10.4.4.4', capabilities: [{ type: 'multiprotocol', afi: 1, safi: 1 }, { type: 'four-octet-as', asn: SCRIPTED_AS }] }));
       p.send(encodeKeepalive());
