@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createNetns, vethPair, tmpDir, startInNetns, eventually, type Netns, type Daemon } from '@tabby/test-support';
+import { linkedNetns, tmpDir, startInNetns, eventually, type Netns, type Daemon } from '@tabby/test-support';
 import { request, type PeerStatus } from '@tabby/bgpd';
 import { ctl } from './helpers.js';
 
@@ -18,11 +18,7 @@ describe('ctl node refresh (live bgpd)', function () {
 
   before(async () => {
     dir = tmpDir('tabby-noderefresh-');
-    a = createNetns('nra');
-    b = createNetns('nrb');
-    vethPair(a, 'nr-a', b, 'nr-b');
-    a.run('ip', ['addr', 'add', '10.203.0.1/24', 'dev', 'nr-a']);
-    b.run('ip', ['addr', 'add', '10.203.0.2/24', 'dev', 'nr-b']);
+    [a, b] = linkedNetns({ tag: 'nra', dev: 'nr-a', addr: '10.203.0.1/24' }, { tag: 'nrb', dev: 'nr-b', addr: '10.203.0.2/24' });
     const ca = write('a.yaml', 'routerId: 10.203.0.1\nasNumber: 65001\nlisten: { address: 0.0.0.0, port: 179 }\npeers:\n' +
       '  - { address: 10.203.0.2, asNumber: 65002, connectRetryTime: 1 }\noriginate:\n  - { prefix: 10.244.0.0/26 }\nkernel: { enabled: false }\n');
     const cb = write('b.yaml', 'routerId: 10.203.0.2\nasNumber: 65002\nlisten: { address: 0.0.0.0, port: 179 }\npeers:\n' +

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createNetns, vethPair, tmpDir, startInNetns, eventually, type Netns, type Daemon } from '@tabby/test-support';
+import { linkedNetns, tmpDir, startInNetns, eventually, type Netns, type Daemon } from '@tabby/test-support';
 import { renderNodeStatus } from '@tabby/ctl';
 import { ctl } from './helpers.js';
 
@@ -49,11 +49,7 @@ describe('ctl node status (live bgpd)', function () {
 
   before(() => {
     dir = tmpDir('tabby-nodestatus-');
-    a = createNetns('nsa');
-    b = createNetns('nsb');
-    vethPair(a, 'ns-a', b, 'ns-b');
-    a.run('ip', ['addr', 'add', '10.201.0.1/24', 'dev', 'ns-a']);
-    b.run('ip', ['addr', 'add', '10.201.0.2/24', 'dev', 'ns-b']);
+    [a, b] = linkedNetns({ tag: 'nsa', dev: 'ns-a', addr: '10.201.0.1/24' }, { tag: 'nsb', dev: 'ns-b', addr: '10.201.0.2/24' });
     // A's mesh peer B (B connects: the higher IP string is passive, as in Calico's mesh), a
     // ToR that does not exist, and an IPv6 peer that is not there either.
     const ca = write('a.yaml', 'routerId: 10.201.0.1\nasNumber: 64512\nlisten: { address: 0.0.0.0, port: 179 }\npeers:\n' +

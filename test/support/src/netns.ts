@@ -53,6 +53,30 @@ export function vethPair(a: Netns, ifA: string, b: Netns, ifB: string): void {
   hostRun(['ip', '-n', b.name, 'link', 'set', ifB, 'up']);
 }
 
+export interface LinkEnd {
+  /** Namespace tag (see createNetns). */
+  tag: string;
+  dev: string;
+  /** Address with prefix length, e.g. 10.200.0.1/24. */
+  addr: string;
+}
+
+/** Two new namespaces joined by a veth pair, each end up with its address; nothing is left behind if a step fails. */
+export function linkedNetns(a: LinkEnd, b: LinkEnd): [Netns, Netns] {
+  const made: Netns[] = [];
+  try {
+    made.push(createNetns(a.tag), createNetns(b.tag));
+    const [na, nb] = made as [Netns, Netns];
+    vethPair(na, a.dev, nb, b.dev);
+    na.run('ip', ['addr', 'add', a.addr, 'dev', a.dev]);
+    nb.run('ip', ['addr', 'add', b.addr, 'dev', b.dev]);
+    return [na, nb];
+  } catch (e) {
+    for (const n of made) n.delete();
+    throw e;
+  }
+}
+
 /**
  * True once `dev` in `ns` has its IPv6 link-local address and that address is out of duplicate
  * address detection. Daemons started before then see the address arrive a second or so later

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createNetns, vethPair, tmpDir, startInNetns, startBird, eventually, type Netns, type Daemon, type Bird } from '@tabby/test-support';
+import { linkedNetns, tmpDir, startInNetns, startBird, eventually, type Netns, type Daemon, type Bird } from '@tabby/test-support';
 import { request, type PeerStatus } from '@tabby/bgpd';
 
 const BGPD = fileURLToPath(new URL('../../../bin/bgpd.js', import.meta.url));
@@ -56,11 +56,7 @@ describe('bgpd: graceful restart with BIRD 2 (netns)', function () {
 
   before(async () => {
     dir = tmpDir('tabby-gr-');
-    b = createNetns('grb');
-    t = createNetns('grt');
-    vethPair(b, 'gr-b', t, 'gr-t');
-    b.run('ip', ['addr', 'add', '10.204.0.1/24', 'dev', 'gr-b']);
-    t.run('ip', ['addr', 'add', '10.204.0.2/24', 'dev', 'gr-t']);
+    [b, t] = linkedNetns({ tag: 'grb', dev: 'gr-b', addr: '10.204.0.1/24' }, { tag: 'grt', dev: 'gr-t', addr: '10.204.0.2/24' });
     writeFileSync(join(dir, 'bgpd.yaml'), `routerId: 10.204.0.2
 asNumber: 65002
 listen: { address: 10.204.0.2, port: 179 }
@@ -155,11 +151,7 @@ describe('bgpd: graceful restart between two bgpd daemons (netns)', function () 
 
   before(async () => {
     dir = tmpDir('tabby-gr2-');
-    a = createNetns('gra');
-    b = createNetns('grb2');
-    vethPair(a, 'g2-a', b, 'g2-b');
-    a.run('ip', ['addr', 'add', '10.205.0.1/24', 'dev', 'g2-a']);
-    b.run('ip', ['addr', 'add', '10.205.0.2/24', 'dev', 'g2-b']);
+    [a, b] = linkedNetns({ tag: 'gra', dev: 'g2-a', addr: '10.205.0.1/24' }, { tag: 'grb2', dev: 'g2-b', addr: '10.205.0.2/24' });
     writeFileSync(join(dir, 'a.yaml'), `routerId: 10.205.0.1\nasNumber: 65001\nlisten: { address: 10.205.0.1, port: 179 }\npeers:\n  - { address: 10.205.0.2, asNumber: 65002, holdTime: 9, connectRetryTime: 1, gracefulRestart: { enabled: true, restartTime: 30 } }\n`);
     writeFileSync(join(dir, 'b.yaml'), configB(['10.93.1.0/26', '10.93.2.0/26']));
     da = startInNetns(a, [process.execPath, BGPD, '--config', join(dir, 'a.yaml'), '--socket', join(dir, 'a.ctl'), '--log-level', 'info']);

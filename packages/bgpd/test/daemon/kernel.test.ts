@@ -6,7 +6,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request, type PeerStatus } from '@tabby/bgpd';
-import { createNetns, vethPair, tmpDir, startInNetns, eventually, type Netns, type Daemon } from '@tabby/test-support';
+import { linkedNetns, tmpDir, startInNetns, eventually, type Netns, type Daemon } from '@tabby/test-support';
 
 const BGPD = fileURLToPath(new URL('../../../bin/bgpd.js', import.meta.url));
 
@@ -35,11 +35,7 @@ describe('bgpd kernel export (two daemons)', function () {
 
   before(() => {
     dir = tmpDir('tabby-bgpd-kernel-');
-    a = createNetns('kra');
-    b = createNetns('krb');
-    vethPair(a, 'ka', b, 'kb');
-    a.run('ip', ['addr', 'add', '10.202.0.1/24', 'dev', 'ka']);
-    b.run('ip', ['addr', 'add', '10.202.0.2/24', 'dev', 'kb']);
+    [a, b] = linkedNetns({ tag: 'kra', dev: 'ka', addr: '10.202.0.1/24' }, { tag: 'krb', dev: 'kb', addr: '10.202.0.2/24' });
     writeFileSync(path('a.yaml'), configA(rules1));
     writeFileSync(path('b.yaml'), configB);
     da = startInNetns(a, [process.execPath, BGPD, '--config', path('a.yaml'), '--socket', path('a.ctl')]);

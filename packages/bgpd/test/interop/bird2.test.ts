@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createNetns, vethPair, tmpDir, startBird, startInNetns, eventually, type Netns, type Bird, type Daemon } from '@tabby/test-support';
+import { linkedNetns, tmpDir, startBird, startInNetns, eventually, type Netns, type Bird, type Daemon } from '@tabby/test-support';
 import { request, type PeerStatus } from '@tabby/bgpd';
 
 const BGPD = fileURLToPath(new URL('../../../bin/bgpd.js', import.meta.url));
@@ -46,11 +46,7 @@ describe('bgpd <-> BIRD 2: blackholes, reload, Cease (netns)', function () {
 
   before(async () => {
     dir = tmpDir('tabby-bird2-');
-    r1 = createNetns('bird');
-    r2 = createNetns('bgpd');
-    vethPair(r1, 'tb-v1', r2, 'tb-v2');
-    r1.run('ip', ['addr', 'add', '10.200.0.1/24', 'dev', 'tb-v1']);
-    r2.run('ip', ['addr', 'add', '10.200.0.2/24', 'dev', 'tb-v2']);
+    [r1, r2] = linkedNetns({ tag: 'bird', dev: 'tb-v1', addr: '10.200.0.1/24' }, { tag: 'bgpd', dev: 'tb-v2', addr: '10.200.0.2/24' });
     bird = startBird(r1, dir, birdConfig('10.77.0.0/24'));
     cfgFile = join(dir, 'bgpd.yaml');
     sock = join(dir, 'bgpd.ctl');

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createNetns, vethPair, tmpDir, startBird, startInNetns, eventually, type Netns, type Bird, type Daemon } from '@tabby/test-support';
+import { linkedNetns, tmpDir, startBird, startInNetns, eventually, type Netns, type Bird, type Daemon } from '@tabby/test-support';
 import { request, type PeerStatus } from '@tabby/bgpd';
 
 const BGPD = fileURLToPath(new URL('../../../bin/bgpd.js', import.meta.url));
@@ -69,11 +69,7 @@ describe('bgpd <-> BIRD 2: route refresh, communities, filters (netns)', functio
 
   before(async () => {
     dir = tmpDir('tabby-policy-');
-    r1 = createNetns('polbird');
-    r2 = createNetns('polbgpd');
-    vethPair(r1, 'tpol1', r2, 'tpol2');
-    r1.run('ip', ['addr', 'add', '10.201.0.1/24', 'dev', 'tpol1']);
-    r2.run('ip', ['addr', 'add', '10.201.0.2/24', 'dev', 'tpol2']);
+    [r1, r2] = linkedNetns({ tag: 'polbird', dev: 'tpol1', addr: '10.201.0.1/24' }, { tag: 'polbgpd', dev: 'tpol2', addr: '10.201.0.2/24' });
     bird = startBird(r1, dir, birdConfig);
     cfgFile = join(dir, 'bgpd.yaml');
     sock = join(dir, 'bgpd.ctl');
