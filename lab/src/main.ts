@@ -75,34 +75,20 @@ function sysctl(ns: string, ...settings: string[]): void {
 
 function torConfig(nodes: number, dualStack = false): string {
   const ids = Array.from({ length: nodes }, (_, k) => k + 1);
-  const peers = ids
-    .map((i) => `protocol bgp ${nodeName(i).replace('-', '_')} from nodes { neighbor ${nodeIp(i)} as ${CLUSTER_AS}; }`)
-    .join('\n');
-  const conf = `router id ${TOR_IP};
+  // One template and one session per node for a family: IPv4 over the IPv4 underlay and, with
+  // --dual-stack, IPv6 unicast over the IPv6 underlay.
+  const family = (af: 'ipv4' | 'ipv6', template: string, suffix: string, local: string, nodeAddr: (i: number) => string) => `protocol kernel { ${af} { export all; }; }
+template bgp ${template} {
+  local ${local} as ${TOR_AS};
+  connect retry time 2;
+  error wait time 1, 10;
+  ${af} { import all; export none; };
+}
+${ids.map((i) => `protocol bgp ${nodeName(i).replace('-', '_')}${suffix} from ${template} { neighbor ${nodeAddr(i)} as ${CLUSTER_AS}; }`).join('\n')}
+`;
+  return `router id ${TOR_IP};
 protocol device {}
-protocol kernel { ipv4 { export all; }; }
-template bgp nodes {
-  local ${TOR_IP} as ${TOR_AS};
-  connect retry time 2;
-  error wait time 1, 10;
-  ipv4 { import all; export none; };
-}
-${peers}
-`;
-  if (!dualStack) return conf;
-  // --dual-stack: a second session per node over the IPv6 underlay, carrying IPv6 unicast.
-  const peers6 = ids
-    .map((i) => `protocol bgp ${nodeName(i).replace('-', '_')}_v6 from nodes6 { neighbor ${nodeIp6(i)} as ${CLUSTER_AS}; }`)
-    .join('\n');
-  return `${conf}protocol kernel { ipv6 { export all; }; }
-template bgp nodes6 {
-  local ${TOR_IP6} as ${TOR_AS};
-  connect retry time 2;
-  error wait time 1, 10;
-  ipv6 { import all; export none; };
-}
-${peers6}
-`;
+${family('ipv4', 'nodes', '', TOR_IP, nodeIp)}${dualStack ? family('ipv6', 'nodes6', '_v6', TOR_IP6, nodeIp6) : ''}`;
 }
 
 
